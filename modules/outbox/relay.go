@@ -1,0 +1,170 @@
+// Package outbox is the hidden `outbox` module: it relays committed outbox
+// rows (written in the same transaction as the state change they announce) to
+// the bus, marking each published only after the broker confirmed it. A
+// crash between publish and mark re-publishes: consumers are idempotent, so
+// the guarantee is at-least-once delivery of every committed message.
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/store"
+)
+
+// Options tunes the relay.
+type Options struct {
+	// PollInterval bounds how long a message waits when no wake-up arrived
+	// (for rows written by a process that died before relaying). Defaults to 1s.
+	PollInterval time.Duration
+	// BatchSize is how many rows one claim takes. Defaults to 100.
+	BatchSize int32
+	// Lease hides claimed rows from other relays while this one publishes. Defaults to 30s.
+	Lease time.Duration
+}
+
+// Relay is the outbox module.
+type Relay struct {
+	st   *store.Store
+	bus  bus.Bus
+	log  *slog.Logger
+	opts Options
+
+	wake      chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	stopOnce  sync.Once
+	published prometheus.Counter
+	failures  prometheus.Counter
+}
+
+// New builds a relay.
+func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Registerer, opts Options) *Relay {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	r := &Relay{st: st, bus: b, log: log, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_published_total", Help: "Outbox messages published and confirmed."})
+	r.failures = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_publish_failures_total", Help: "Outbox publish attempts that failed and will be retried."})
+	if metrics != nil {
+		metrics.MustRegister(r.published, r.failures)
+	}
+	return r
+}
+
+// Kick asks the relay to run now; it never blocks. The store calls it after
+// any transaction that enqueued messages commits, which keeps the in-process
+// path free of polling latency.
+func (r *Relay) Kick() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start begins relaying in the background.
+func (r *Relay) Start(context.Context) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.st.OnOutboxCommit(r.Kick)
+	go r.loop(ctx)
+	return nil
+}
+
+// Stop finishes the batch in flight and stops. Unpublished rows stay in the
+// table for the next relay.
+func (r *Relay) Stop(ctx context.Context) error {
+	r.stopOnce.Do(func() {
+		if r.cancel == nil {
+			close(r.done)
+			return
+		}
+		r.st.OnOutboxCommit(nil)
+		r.cancel()
+	})
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *Relay) loop(ctx context.Context) {
+	defer close(r.done)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-t.C:
+		}
+		// Drain until the table has nothing due: a burst is relayed in
+		// consecutive batches rather than one batch per wake-up.
+		for ctx.Err() == nil {
+			n, err := r.RelayOnce(ctx)
+			if err != nil {
+				r.log.Warn("outbox relay", "err", err)
+				break
+			}
+			if n < int(r.opts.BatchSize) {
+				break
+			}
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(r.opts.PollInterval)
+	}
+}
+
+// RelayOnce claims one batch, publishes it and marks what the broker
+// confirmed. It returns how many rows it claimed.
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	msgs, err := r.st.OutboxClaimBatch(ctx, r.opts.BatchSize, r.opts.Lease)
+	if err != nil {
+		return 0, fmt.Errorf("claim: %w", err)
+	}
+	var ok []int64
+	for _, m := range msgs {
+		err := r.bus.Publish(ctx, m.Exchange, m.RoutingKey, bus.Message{
+			// A stable id lets consumers recognise a re-publish of the same row.
+			ID:      fmt.Sprintf("outbox-%d", m.ID),
+			Type:    m.MessageType,
+			Payload: m.Payload,
+		})
+		if err != nil {
+			r.failures.Inc()
+			backoff := min(time.Duration(1<<min(m.Attempts, 6))*time.Second, time.Minute)
+			if ferr := r.st.OutboxMarkFailed(ctx, m.ID, backoff, err); ferr != nil {
+				r.log.Warn("outbox: record failure", "id", m.ID, "err", ferr)
+			}
+			continue
+		}
+		ok = append(ok, m.ID)
+	}
+	if len(ok) > 0 {
+		if _, err := r.st.OutboxMarkPublished(ctx, ok...); err != nil {
+			return len(msgs), fmt.Errorf("mark published: %w", err)
+		}
+		r.published.Add(float64(len(ok)))
+	}
+	return len(msgs), nil
+}

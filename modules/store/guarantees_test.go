@@ -1,0 +1,305 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/attune-system/attune/modules/domain"
+	"github.com/attune-system/attune/modules/store"
+	"github.com/attune-system/attune/modules/store/storetest"
+)
+
+func TestEventIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+
+	in := store.NewEvent{TriggerRef: "core.webhook", SourceRef: ptr("webhook"), IdempotencyKey: ptr("k1"),
+		Payload: json.RawMessage(`{"n":1}`)}
+	first, created, err := s.EventInsert(ctx, in)
+	require.NoError(t, err)
+	require.True(t, created)
+
+	in.Payload = json.RawMessage(`{"n":2}`) // a retry must not overwrite the original
+	again, created, err := s.EventInsert(ctx, in)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, first.ID, again.ID)
+	require.JSONEq(t, `{"n":1}`, string(again.Payload))
+
+	// Same key from another source is a different event.
+	other, created, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "core.webhook",
+		SourceRef: ptr("sensor.x"), IdempotencyKey: ptr("k1")})
+	require.NoError(t, err)
+	require.True(t, created)
+	require.NotEqual(t, first.ID, other.ID)
+
+	// A NULL source still dedupes (NULLS NOT DISTINCT).
+	a, _, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "core.t", IdempotencyKey: ptr("k2")})
+	require.NoError(t, err)
+	b, created, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "core.t", IdempotencyKey: ptr("k2")})
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, a.ID, b.ID)
+
+	// Without a key every insert is a new event.
+	c, _, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "core.t"})
+	require.NoError(t, err)
+	d, _, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "core.t"})
+	require.NoError(t, err)
+	require.NotEqual(t, c.ID, d.ID)
+}
+
+func TestEnforcementOncePerRuleEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule := newRule(t, s, "fixture.r1")
+	ev, _, err := s.EventInsert(ctx, store.NewEvent{TriggerRef: "fixture.trig"})
+	require.NoError(t, err)
+
+	in := store.NewEnforcement{Rule: &rule, RuleRef: "fixture.r1", TriggerRef: "fixture.trig", Event: &ev.ID}
+	// Concurrent evaluations of the same (rule, event) yield one row.
+	var wg sync.WaitGroup
+	ids := make([]int64, 5)
+	createdN := make([]bool, 5)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e, c, err := s.EnforcementInsert(ctx, in)
+			require.NoError(t, err)
+			ids[i], createdN[i] = e.ID, c
+		}()
+	}
+	wg.Wait()
+	nCreated := 0
+	for i := range ids {
+		require.Equal(t, ids[0], ids[i])
+		if createdN[i] {
+			nCreated++
+		}
+	}
+	require.Equal(t, 1, nCreated)
+
+	enf, err := s.EnforcementResolve(ctx, ids[0], "processed")
+	require.NoError(t, err)
+	require.NotNil(t, enf.ResolvedAt)
+	_, err = s.EnforcementResolve(ctx, ids[0], "disabled")
+	require.ErrorIs(t, err, domain.ErrConflict)
+}
+
+func TestTimerFireRecordedOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule := newRule(t, s, "fixture.timer")
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+	ok, err := s.TimerFireRecord(ctx, rule, at, nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = s.TimerFireRecord(ctx, rule, at, nil)
+	require.NoError(t, err)
+	require.False(t, ok, "a second leader must not fire the same tick")
+	ok, err = s.TimerFireRecord(ctx, rule, at.Add(time.Minute), nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+func TestExecutionOneTopLevelPerEnforcement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule := newRule(t, s, "fixture.r2")
+	enf, _, err := s.EnforcementInsert(ctx, store.NewEnforcement{Rule: &rule, RuleRef: "fixture.r2",
+		TriggerRef: "fixture.trig", Event: ptr(int64(1))})
+	require.NoError(t, err)
+
+	first, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "fixture.act", Enforcement: &enf.ID})
+	require.NoError(t, err)
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "fixture.act", Enforcement: &enf.ID})
+	require.ErrorIs(t, err, domain.ErrConflict)
+
+	// An explicit retry and a child are allowed.
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "fixture.act", Enforcement: &enf.ID,
+		Config: json.RawMessage(fmt.Sprintf(`{"retry_of":%d}`, first.ID))})
+	require.NoError(t, err)
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "fixture.act", Enforcement: &enf.ID,
+		Parent: &first.ID})
+	require.NoError(t, err)
+}
+
+func TestExecutionFenceRefusesStaleAttempt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w1"})
+	require.NoError(t, err)
+	ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
+	require.NoError(t, err)
+	require.Zero(t, ex.Fence)
+
+	a1, err := s.ExecutionClaim(ctx, ex.ID, w.ID, 30*time.Second)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, a1.Fence)
+	require.EqualValues(t, 1, a1.Attempt)
+	require.Equal(t, "running", a1.Status)
+	require.NotNil(t, a1.LeaseExpiresAt)
+
+	_, err = s.ExecutionClaim(ctx, ex.ID, w.ID, 30*time.Second)
+	require.ErrorIs(t, err, domain.ErrConflict, "a running execution cannot be claimed twice")
+
+	// The reaper presumes attempt 1 lost and reschedules; attempt 2 claims.
+	_, err = s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: ex.ID, Fence: a1.Fence,
+		From: []string{"running"}, To: "scheduled"})
+	require.NoError(t, err)
+	a2, err := s.ExecutionClaim(ctx, ex.ID, w.ID, 30*time.Second)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, a2.Fence)
+
+	// Attempt 1 comes back and tries to write its result: refused.
+	_, err = s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: ex.ID, Fence: a1.Fence,
+		From: []string{"running"}, To: "completed", Result: json.RawMessage(`{"from":"attempt1"}`)})
+	require.ErrorIs(t, err, domain.ErrConflict)
+	require.Contains(t, err.Error(), "fence 1")
+	_, err = s.ExecutionExtendLease(ctx, ex.ID, a1.Fence, time.Minute)
+	require.ErrorIs(t, err, domain.ErrConflict)
+
+	done, err := s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: ex.ID, Fence: a2.Fence,
+		From: []string{"running"}, To: "completed", Result: json.RawMessage(`{"from":"attempt2"}`)})
+	require.NoError(t, err)
+	require.Equal(t, "completed", done.Status)
+	require.JSONEq(t, `{"from":"attempt2"}`, string(done.Result))
+	require.Equal(t, ptr(int64(2)), done.ResultFence)
+	require.Nil(t, done.LeaseExpiresAt, "terminal status clears the lease")
+
+	// A wrong expected status is refused even with the right fence.
+	_, err = s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: ex.ID, Fence: a2.Fence,
+		From: []string{"running"}, To: "failed"})
+	require.ErrorIs(t, err, domain.ErrConflict)
+	_, err = s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: 999999, Fence: 0,
+		From: []string{"running"}, To: "failed"})
+	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+func TestExecutionListPageNewestFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	var ids []int64
+	for range 5 {
+		e, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+		require.NoError(t, err)
+		ids = append(ids, e.ID)
+	}
+	page, err := s.ExecutionListPage(ctx, store.ExecutionFilter{Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, []int64{ids[4], ids[3]}, []int64{page[0].ID, page[1].ID})
+	page, err = s.ExecutionListPage(ctx, store.ExecutionFilter{Limit: 10, BeforeID: page[1].ID})
+	require.NoError(t, err)
+	require.Len(t, page, 3)
+	require.Equal(t, ids[2], page[0].ID)
+	_, err = s.ExecutionListPage(ctx, store.ExecutionFilter{Status: "bogus"})
+	var ve *domain.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "status", ve.Field)
+}
+
+func TestOutboxClaimNeverDoublesUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	const total = 300
+	require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+		for i := range total {
+			if _, err := tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: "attune", RoutingKey: "rk",
+				MessageType: "test", Payload: json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				batch, err := s.OutboxClaimBatch(ctx, 7, time.Minute)
+				require.NoError(t, err)
+				if len(batch) == 0 {
+					return
+				}
+				ids := make([]int64, len(batch))
+				mu.Lock()
+				for i, m := range batch {
+					seen[m.ID]++
+					ids[i] = m.ID
+					require.EqualValues(t, 1, m.Attempts)
+				}
+				mu.Unlock()
+				n, err := s.OutboxMarkPublished(ctx, ids...)
+				require.NoError(t, err)
+				require.EqualValues(t, len(ids), n)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Len(t, seen, total)
+	for id, n := range seen {
+		require.Equal(t, 1, n, "outbox row %d claimed %d times", id, n)
+	}
+	pending, err := s.OutboxCountPending(ctx)
+	require.NoError(t, err)
+	require.Zero(t, pending)
+}
+
+func TestOutboxLeaseLapseRedelivers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	var msg store.OutboxMessage
+	require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		msg, err = tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: "attune", MessageType: "t",
+			Payload: json.RawMessage(`{}`)})
+		return err
+	}))
+	got, err := s.OutboxClaimBatch(ctx, 10, 50*time.Millisecond)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	again, err := s.OutboxClaimBatch(ctx, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, again, "claimed row is hidden while its lease runs")
+
+	// The relay died without publishing: once the lease lapses it comes back.
+	require.Eventually(t, func() bool {
+		b, err := s.OutboxClaimBatch(ctx, 10, time.Minute)
+		require.NoError(t, err)
+		return len(b) == 1 && b[0].ID == msg.ID && b[0].Attempts == 2
+	}, 5*time.Second, 20*time.Millisecond)
+
+	require.NoError(t, s.OutboxMarkFailed(ctx, msg.ID, time.Hour, fmt.Errorf("nack")))
+	m, err := s.OutboxGet(ctx, msg.ID)
+	require.NoError(t, err)
+	require.Equal(t, ptr("nack"), m.LastError)
+
+	err = s.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: "attune", MessageType: "t",
+			Payload: json.RawMessage(`not json`)})
+		return err
+	})
+	var ve *domain.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "payload", ve.Field)
+}

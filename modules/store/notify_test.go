@@ -1,0 +1,49 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/attune-system/attune/modules/store"
+	"github.com/attune-system/attune/modules/store/storetest"
+)
+
+func TestExecutionNotifyPayloads(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := storetest.NewStore(t)
+	conn, err := s.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "LISTEN execution_created")
+	require.NoError(t, err)
+
+	small, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	n, err := conn.Conn().WaitForNotification(ctx)
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal([]byte(n.Payload), &body))
+	require.EqualValues(t, small.ID, body["id"])
+	require.Equal(t, "core.echo", body["action_ref"])
+	require.Equal(t, "requested", body["status"])
+	require.NotContains(t, body, "auth_mode")
+
+	// A payload over 7000 bytes collapses to the compact, refetch-me form.
+	big := json.RawMessage(`{"blob":"` + strings.Repeat("x", 8000) + `"}`)
+	large, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", WorkflowTask: big})
+	require.NoError(t, err)
+	n, err = conn.Conn().WaitForNotification(ctx)
+	require.NoError(t, err)
+	require.Less(t, len(n.Payload), 500)
+	body = map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(n.Payload), &body))
+	require.EqualValues(t, large.ID, body["id"])
+	require.Equal(t, "deferred", body["auth_mode"])
+}

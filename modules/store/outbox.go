@@ -1,0 +1,154 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/attune-system/attune/db/dbsqlc"
+	"github.com/attune-system/attune/modules/domain"
+)
+
+// OutboxMessage is a message waiting to be (or already) relayed to the bus.
+type OutboxMessage struct {
+	ID          int64
+	Exchange    string
+	RoutingKey  string
+	MessageType string
+	Payload     json.RawMessage
+	Created     time.Time
+	AvailableAt time.Time
+	Attempts    int32
+	LastError   *string
+	PublishedAt *time.Time
+}
+
+// NewOutboxMessage is what a state change enqueues. Payload must be JSON and
+// should carry ids, not whole rows (the database stays the source of truth).
+type NewOutboxMessage struct {
+	Exchange    string
+	RoutingKey  string
+	MessageType string
+	Payload     json.RawMessage
+	// AvailableAt delays relaying; zero means now.
+	AvailableAt time.Time
+}
+
+func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
+	return OutboxMessage{
+		ID: r.ID, Exchange: r.Exchange, RoutingKey: r.RoutingKey, MessageType: r.MessageType,
+		Payload: r.Payload, Created: r.Created, AvailableAt: r.AvailableAt, Attempts: r.Attempts,
+		LastError: r.LastError, PublishedAt: r.PublishedAt,
+	}
+}
+
+// OutboxEnqueue records a message in the caller's transaction, so it exists
+// if and only if the state change it announces commits. It is defined on Tx
+// alone so that a message can never be written outside one.
+func (t *Tx) OutboxEnqueue(ctx context.Context, m NewOutboxMessage) (OutboxMessage, error) {
+	switch {
+	case m.Exchange == "":
+		return OutboxMessage{}, domain.NewValidationError("exchange", "must not be empty")
+	case m.MessageType == "":
+		return OutboxMessage{}, domain.NewValidationError("message_type", "must not be empty")
+	case !json.Valid(m.Payload):
+		return OutboxMessage{}, domain.NewValidationError("payload", "must be valid JSON")
+	}
+	var at *time.Time
+	if !m.AvailableAt.IsZero() {
+		at = &m.AvailableAt
+	}
+	row, err := t.q.OutboxInsert(ctx, t.db, dbsqlc.OutboxInsertParams{
+		Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,
+		Payload: m.Payload, AvailableAt: at,
+	})
+	if err != nil {
+		return OutboxMessage{}, interpretError(err, "enqueue outbox message")
+	}
+	if t.enqueued != nil {
+		*t.enqueued = true
+	}
+	return outboxFromRow(row), nil
+}
+
+// OutboxClaimBatch claims up to limit due messages for this relay and hides
+// them from other relays for lease. Concurrent callers never receive the same
+// row; a row comes back only after its lease lapses unpublished. Messages are
+// returned in id order.
+func (s *Store) OutboxClaimBatch(ctx context.Context, limit int32, lease time.Duration) ([]OutboxMessage, error) {
+	if limit <= 0 {
+		return nil, domain.NewValidationError("limit", "must be positive")
+	}
+	if lease <= 0 {
+		return nil, domain.NewValidationError("lease", "must be positive")
+	}
+	rows, err := s.q.OutboxClaimBatch(ctx, s.db, dbsqlc.OutboxClaimBatchParams{
+		BatchSize: limit, LeaseSeconds: lease.Seconds(),
+	})
+	if err != nil {
+		return nil, interpretError(err, "claim outbox batch")
+	}
+	out := make([]OutboxMessage, len(rows))
+	for i, r := range rows {
+		out[i] = outboxFromRow(r)
+	}
+	// UPDATE ... RETURNING has no defined order; relays publish in id order.
+	slices.SortFunc(out, func(a, b OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// OutboxMarkPublished marks messages as published; call it only after the
+// broker confirmed them. It returns how many were newly marked.
+func (s *Store) OutboxMarkPublished(ctx context.Context, ids ...int64) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := s.q.OutboxMarkPublished(ctx, s.db, ids)
+	if err != nil {
+		return 0, interpretError(err, "mark outbox published")
+	}
+	return n, nil
+}
+
+// OutboxMarkFailed records a failed publish and makes the message due again
+// after retryAfter.
+func (s *Store) OutboxMarkFailed(ctx context.Context, id int64, retryAfter time.Duration, cause error) error {
+	msg := "unknown error"
+	if cause != nil {
+		msg = cause.Error()
+	}
+	n, err := s.q.OutboxMarkFailed(ctx, s.db, dbsqlc.OutboxMarkFailedParams{
+		ID: id, LastError: &msg, RetryAfterSeconds: retryAfter.Seconds(),
+	})
+	if err != nil {
+		return interpretError(err, fmt.Sprintf("mark outbox message %d failed", id))
+	}
+	if n == 0 {
+		return domain.NotFoundf("unpublished outbox message %d", id)
+	}
+	return nil
+}
+
+// OutboxGet returns one message by id.
+func (d *DB) OutboxGet(ctx context.Context, id int64) (OutboxMessage, error) {
+	row, err := d.q.OutboxGet(ctx, d.db, id)
+	if err != nil {
+		return OutboxMessage{}, interpretError(err, fmt.Sprintf("outbox message %d", id))
+	}
+	return outboxFromRow(row), nil
+}
+
+// OutboxCountPending counts messages not yet published (a relay-lag gauge).
+func (d *DB) OutboxCountPending(ctx context.Context) (int64, error) {
+	n, err := d.q.OutboxCountPending(ctx, d.db)
+	return n, interpretError(err, "count pending outbox")
+}
+
+// OutboxPrune deletes messages published before cutoff.
+func (s *Store) OutboxPrune(ctx context.Context, cutoff time.Time) (int64, error) {
+	n, err := s.q.OutboxDeletePublishedBefore(ctx, s.db, &cutoff)
+	return n, interpretError(err, "prune outbox")
+}

@@ -1,0 +1,85 @@
+// Package store is attune's only door to PostgreSQL. It owns the pgx pool,
+// runs the sqlc-generated queries in db/dbsqlc, converts their rows into plain
+// structs, and maps driver errors onto the domain sentinels. No other package
+// may import db/dbsqlc.
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/attune-system/attune/db/dbsqlc"
+)
+
+// PoolConfig tunes the connection pool. Zero values take the defaults below.
+type PoolConfig struct {
+	// MaxConns caps open connections. Defaults to 10.
+	MaxConns int32
+	// MinConns keeps this many connections open when idle. Defaults to 0.
+	MinConns int32
+	// MaxConnLifetime recycles connections after this age. Defaults to 1h.
+	MaxConnLifetime time.Duration
+	// MaxConnIdleTime closes connections idle this long. Defaults to 30m.
+	MaxConnIdleTime time.Duration
+	// ApplicationName is reported in pg_stat_activity. Defaults to "attune".
+	ApplicationName string
+}
+
+// DB runs queries on either the pool or a transaction. Store and Tx embed it,
+// so every entity method written once on *DB works in both places.
+type DB struct {
+	db dbsqlc.DBTX
+	q  *dbsqlc.Queries
+}
+
+// Store owns the pool. It is safe for concurrent use.
+type Store struct {
+	DB
+	pool       *pgxpool.Pool
+	outboxHook atomic.Pointer[func()]
+}
+
+// Open connects a pool to dsn and verifies it with a ping.
+func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	pc.MaxConns = cmp.Or(cfg.MaxConns, 10)
+	pc.MinConns = cfg.MinConns
+	pc.MaxConnLifetime = cmp.Or(cfg.MaxConnLifetime, time.Hour)
+	pc.MaxConnIdleTime = cmp.Or(cfg.MaxConnIdleTime, 30*time.Minute)
+	if _, set := pc.ConnConfig.RuntimeParams["application_name"]; !set {
+		pc.ConnConfig.RuntimeParams["application_name"] = cmp.Or(cfg.ApplicationName, "attune")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Close closes every pool connection; in-flight queries finish first.
+func (s *Store) Close() { s.pool.Close() }
+
+// Pool exposes the pool for what sqlc cannot express, chiefly LISTEN in the
+// notifier and the schema gate.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -1,0 +1,26 @@
+-- name: EnforcementInsert :one
+-- Returns no row when this (rule, event) pair already has an enforcement, so
+-- re-evaluating an event never fires a rule twice.
+INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, payload, condition, conditions)
+VALUES (sqlc.narg(rule), @rule_ref, @trigger_ref, sqlc.narg(config), sqlc.narg(event),
+        coalesce(sqlc.narg(status)::enforcement_status_enum, 'created'),
+        coalesce(sqlc.narg(payload)::jsonb, '{}'),
+        coalesce(sqlc.narg(condition)::enforcement_condition_enum, 'all'),
+        coalesce(sqlc.narg(conditions)::jsonb, '[]'))
+ON CONFLICT ON CONSTRAINT enforcement_rule_event_uniq DO NOTHING
+RETURNING *;
+
+-- name: EnforcementGet :one
+SELECT * FROM enforcement WHERE id = @id;
+
+-- name: EnforcementGetByRuleEvent :one
+SELECT * FROM enforcement WHERE rule = @rule AND event = @event;
+
+-- name: EnforcementListByEvent :many
+SELECT * FROM enforcement WHERE event = @event ORDER BY id;
+
+-- name: EnforcementUpdateStatus :one
+-- Compare-and-set from 'created': resolution happens exactly once.
+UPDATE enforcement SET status = @status, resolved_at = now()
+WHERE id = @id AND status = 'created'
+RETURNING *;

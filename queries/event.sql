@@ -1,0 +1,23 @@
+-- name: EventInsert :one
+-- Returns no row when (source_ref, idempotency_key) already exists; the caller
+-- then reads the original with EventGetByIdempotencyKey.
+INSERT INTO event (trigger, trigger_ref, config, payload, source, source_ref, rule, rule_ref, idempotency_key)
+VALUES (sqlc.narg(trigger), @trigger_ref, sqlc.narg(config), sqlc.narg(payload), sqlc.narg(source),
+        sqlc.narg(source_ref), sqlc.narg(rule), sqlc.narg(rule_ref), sqlc.narg(idempotency_key))
+ON CONFLICT (source_ref, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+RETURNING *;
+
+-- name: EventGetByIdempotencyKey :one
+SELECT * FROM event
+WHERE source_ref IS NOT DISTINCT FROM sqlc.narg(source_ref)::text AND idempotency_key = @idempotency_key;
+
+-- name: EventGet :one
+SELECT * FROM event WHERE id = @id;
+
+-- name: EventListPage :many
+-- Newest first; before_id 0 starts at the newest event.
+SELECT * FROM event
+WHERE (@before_id::bigint = 0 OR id < @before_id::bigint)
+  AND (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
+ORDER BY id DESC
+LIMIT @page_size;
