@@ -188,3 +188,34 @@ func TestStragglersKilledOnNormalExit(t *testing.T) {
 	require.Less(t, time.Since(start), 3*time.Second)
 	requireGroupGone(t, res.PID)
 }
+
+// A child that leaves the process group with setsid cannot be killed
+// through the group (that needs a cgroup); it must at least not hang the
+// run by holding stdout open.
+func TestSetsidEscapeeDoesNotHangRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	start := time.Now()
+	res := run(t, Spec{
+		Path: script(t, `setsid sleep 60 & echo $! > "$1/escapee"; echo done`), Args: []string{dir},
+		Env: []string{"PATH=/usr/bin:/bin"},
+	})
+	elapsed := time.Since(start)
+	raw, err := os.ReadFile(filepath.Join(dir, "escapee"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	require.Equal(t, StatusCompleted, res.Status)
+	require.Equal(t, "done\n", res.JSON["stdout"])
+	require.Less(t, elapsed, drainTimeout+3*time.Second)
+}
+
+func TestUnusableLogDir(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	res, err := Run(context.Background(), Spec{Path: "/bin/true", LogDir: file})
+	require.ErrorContains(t, err, "log dir "+file)
+	require.Nil(t, res)
+}

@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// pollInterval is how often a terminating process group is checked.
-const pollInterval = 10 * time.Millisecond
+// pollInterval is how often a terminating process group is checked. Each
+// check may scan /proc, so it is not made tighter.
+const pollInterval = 20 * time.Millisecond
 
 // reapWait bounds how long the runner waits, after SIGKILL, for the group's
 // members to disappear. SIGKILL cannot be ignored, so only a process stuck

@@ -39,7 +39,8 @@ var ErrLog = errors.New("runner: log file")
 
 // Run launches the action described by s and waits for it. Cancelling ctx
 // is a user cancel: the process group is terminated and the Result has
-// status cancelled with the partial output. Run returns an error (and no
+// status cancelled with the partial output (a worker shutting down should
+// let runs finish or map the status itself). Run returns an error (and no
 // Result) only when the spec is invalid or the process cannot be started;
 // every outcome of a started process is a Result.
 func Run(ctx context.Context, s Spec) (*Result, error) {
@@ -99,22 +100,10 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		return nil, errors.Join(fmt.Errorf("runner: stderr pipe: %w", err), closeLogs(outLog, errLog))
 	}
 
-	// exec.Command, never a shell: parameters are data on stdin, so no
-	// metacharacter in them can become code.
-	cmd := exec.Command(s.Path, s.Args...)
-	cmd.Dir = s.Dir
-	cmd.Env = env
-	if stdinR != nil {
-		cmd.Stdin = stdinR
-	}
-	cmd.Stdout = outW
-	cmd.Stderr = errW
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	start, cmd, err := startProcess(s, env, stdinR, outW, errW)
+	if err != nil {
 		closeFiles(stdinR, outR, outW, errR, errW)
-		return nil, errors.Join(fmt.Errorf("runner: start %s: %w", s.Path, err), closeLogs(outLog, errLog))
+		return nil, errors.Join(err, closeLogs(outLog, errLog))
 	}
 	// The child has its own copies; keeping ours open would hide EOF.
 	closeFiles(stdinR, outW, errW)
@@ -164,7 +153,9 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 
 	// Unblock the feeder and readers if a process that escaped the group
 	// still holds the other pipe ends.
-	_ = stdinW.SetWriteDeadline(time.Now())
+	if stdinW != nil {
+		_ = stdinW.SetWriteDeadline(time.Now())
+	}
 	<-stdinDone
 	_ = outR.SetReadDeadline(time.Now().Add(drainTimeout))
 	_ = errR.SetReadDeadline(time.Now().Add(drainTimeout))
@@ -186,6 +177,37 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 		return res, fmt.Errorf("%w: %w", ErrLog, err)
 	}
 	return res, nil
+}
+
+// startProcess starts the action in its own process group. exec.Command,
+// never a shell: parameters are data on stdin, so no metacharacter in them
+// can become code. ETXTBSY is retried briefly: it happens when the program
+// file was just written and a concurrent fork in this process still holds
+// the writer's descriptor (golang/go#22315), and clears within
+// milliseconds.
+func startProcess(s Spec, env []string, stdin, stdout, stderr *os.File) (time.Time, *exec.Cmd, error) {
+	backoff := 5 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		cmd := exec.Command(s.Path, s.Args...)
+		cmd.Dir = s.Dir
+		cmd.Env = env
+		if stdin != nil {
+			cmd.Stdin = stdin
+		}
+		cmd.Stdout = stdout
+		cmd.Stderr = stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		start := time.Now()
+		err := cmd.Start()
+		if err == nil {
+			return start, cmd, nil
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || attempt >= 6 {
+			return time.Time{}, nil, fmt.Errorf("runner: start %s: %w", s.Path, err)
+		}
+		time.Sleep(backoff)
+		backoff *= 2
+	}
 }
 
 // exitStatus maps the main process's end to status, exit code and, for a
