@@ -102,7 +102,7 @@ func (m *busModule) Start(ctx context.Context) error {
 		}
 		m.a.bus = b
 		m.log.Info("using the in-process bus (no message_queue.url)")
-		return nil
+		return declareTopology(ctx, b)
 	}
 	var b bus.Bus
 	err := retry(ctx, m.log, "connect to message broker", func() error {
@@ -114,6 +114,18 @@ func (m *busModule) Start(ctx context.Context) error {
 		return err
 	}
 	m.a.bus = b
+	return declareTopology(ctx, b)
+}
+
+// declareTopology creates the fixed durable queues up front, so a message
+// committed before its consumer's first start waits in its queue instead of
+// being unroutable.
+func declareTopology(ctx context.Context, b bus.Bus) error {
+	for _, q := range bus.FixedQueues() {
+		if err := b.Declare(ctx, q); err != nil {
+			return fmt.Errorf("declare %s: %w", q.Name, err)
+		}
+	}
 	return nil
 }
 
