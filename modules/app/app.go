@@ -54,6 +54,7 @@ func New(cfg Config, roles []string, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(selected); err != nil {
 		return nil, err
 	}
+	cfg.resolveDirs()
 	if cfg.Dev {
 		if err := prepareDev(&cfg, log); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/attune-system/attune/modules/api"
@@ -122,6 +123,19 @@ func DefaultConfig() Config {
 		Worker:   worker.Defaults(),
 		Sensor:   sensor.Defaults(),
 		Notifier: notifier.Defaults(),
+	}
+}
+
+// resolveDirs fills the directories documented as "defaults to <data_dir>/…".
+func (c *Config) resolveDirs() {
+	if c.PacksBaseDir == "" {
+		c.PacksBaseDir = filepath.Join(c.DataDir, "packs")
+	}
+	if c.RuntimeEnvsDir == "" {
+		c.RuntimeEnvsDir = filepath.Join(c.DataDir, "runtime_envs")
+	}
+	if c.Worker.LogDir == "" {
+		c.Worker.LogDir = filepath.Join(c.DataDir, "logs")
 	}
 }
 

@@ -34,12 +34,6 @@ func prepareDev(cfg *Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o711); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
-	if cfg.PacksBaseDir == "" {
-		cfg.PacksBaseDir = filepath.Join(cfg.DataDir, "packs")
-	}
-	if cfg.RuntimeEnvsDir == "" {
-		cfg.RuntimeEnvsDir = filepath.Join(cfg.DataDir, "runtime_envs")
-	}
 	if cfg.Security.JWTSecret != "" && cfg.Security.EncryptionKey != "" {
 		return nil
 	}
