@@ -174,7 +174,7 @@ func (p *process) stop(t *testing.T, sig syscall.Signal, timeout time.Duration) 
 	return -1
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
