@@ -53,3 +53,7 @@ RETURNING *;
 
 -- name: ActionDelete :execrows
 DELETE FROM action WHERE id = @id;
+
+-- name: ActionPruneByPack :many
+-- Pack re-registration: deletes file-defined actions no longer in the pack.
+DELETE FROM action WHERE pack = @pack AND NOT is_adhoc AND NOT (ref = ANY(@keep::text[])) RETURNING ref;

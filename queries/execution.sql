@@ -64,3 +64,100 @@ WHERE status IN ('running', 'canceling') AND lease_expires_at < now()
 ORDER BY lease_expires_at
 LIMIT @batch_size
 FOR UPDATE SKIP LOCKED;
+
+-- name: ExecutionClaimDispatch :one
+-- Worker claim of one dispatch message: the row must still be scheduled for
+-- this worker with the fence the dispatch carried, so a duplicate or stale
+-- dispatch (rescheduled elsewhere, already claimed) claims nothing.
+UPDATE execution
+SET status = 'running',
+    attempt = attempt + 1,
+    fence = fence + 1,
+    started_at = coalesce(started_at, now()),
+    lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
+WHERE id = @id AND status = 'scheduled' AND worker = @worker AND fence = @fence
+RETURNING *;
+
+-- name: ExecutionRenewLease :one
+-- Heartbeat renewal by the attempt holding fence. It returns the status so a
+-- worker that missed the cancel message still sees 'canceling'.
+UPDATE execution
+SET lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
+WHERE id = @id AND fence = @fence AND status IN ('running', 'canceling')
+RETURNING status;
+
+-- name: ExecutionGetForUpdate :one
+-- The scheduler locks the row for the length of its transaction so that
+-- duplicate ExecutionRequested deliveries are processed one after another.
+-- NO KEY UPDATE, so foreign-key checks from admission entries do not block.
+SELECT * FROM execution WHERE id = @id FOR NO KEY UPDATE;
+
+-- name: ExecutionScheduleOnWorker :one
+-- Scheduler handoff: requested -> scheduled on one worker, a compare-and-set
+-- so a duplicate or concurrent scheduling attempt changes nothing.
+UPDATE execution
+SET status = 'scheduled', worker = @worker
+WHERE id = @id AND status = 'requested' AND fence = @fence
+RETURNING *;
+
+-- name: ExecutionRequeue :one
+-- Puts a lost or never-claimed attempt back to requested. fence+1 makes any
+-- message or late result of the old attempt stale.
+UPDATE execution
+SET status = 'requested', worker = NULL, lease_expires_at = NULL, fence = fence + 1
+WHERE id = @id AND fence = @fence AND status::text = ANY(@from_statuses::text[])
+RETURNING *;
+
+-- name: ExecutionListUnclaimed :many
+-- Reaper input: dispatches no worker claimed within older_than seconds.
+SELECT * FROM execution
+WHERE status = 'scheduled' AND updated < now() - make_interval(secs => @older_than_seconds::float8)
+ORDER BY updated
+LIMIT @batch_size
+FOR UPDATE SKIP LOCKED;
+
+-- name: ExecutionListPendingBefore :many
+-- Requested executions of one action older than before_id that have not been
+-- through admission yet: the scheduler queues them first (strict FIFO by
+-- submission, whatever order their messages arrive in).
+SELECT e.* FROM execution e
+WHERE e.action = @action AND e.status = 'requested' AND e.id < @before_id
+  AND NOT EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = e.id)
+ORDER BY e.id;
+
+-- name: ExecutionCountDispatchedSince :one
+-- Rate-limit input: executions of an action handed to a worker since a time.
+SELECT count(*) FROM execution
+WHERE action = @action AND worker IS NOT NULL AND id <> @exclude_id
+  AND created >= now() - make_interval(secs => @window_seconds::float8);
+
+-- name: ExecutionInsertRetry :one
+-- Returns no row when this retry already exists (redelivered completion).
+INSERT INTO execution (action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs,
+                       status, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
+                       retry_reason, original_execution)
+VALUES (sqlc.narg(action), @action_ref, @config, @env_vars, sqlc.narg(parent), sqlc.narg(enforcement),
+        sqlc.narg(executor), @permission_set_refs, 'requested', sqlc.narg(timeout_seconds), sqlc.narg(workflow_def),
+        sqlc.narg(workflow_task), @retry_count, @max_retries, sqlc.narg(retry_reason), @original_execution)
+ON CONFLICT (original_execution, retry_count) WHERE original_execution IS NOT NULL DO NOTHING
+RETURNING *;
+
+-- name: ExecutionWorkerPickLeastLoaded :one
+-- Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
+-- actions, and (when runtime_names is non-empty) listing one of those names in
+-- capabilities.runtimes (case-insensitive). Least loaded first, then lowest id.
+SELECT w.id,
+       (SELECT count(*) FROM execution e
+        WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling'))::bigint AS load
+FROM worker w
+WHERE w.status = 'active' AND NOT w.cordoned
+  AND w.worker_role IN ('action', 'hybrid')
+  AND w.last_heartbeat > now() - make_interval(secs => @stale_after_seconds::float8)
+  AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
+  AND (cardinality(@runtime_names::text[]) = 0 OR EXISTS (
+        SELECT 1
+        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
+                                            THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
+        WHERE lower(r.name) = ANY(@runtime_names::text[])))
+ORDER BY load, w.id
+LIMIT 1;

@@ -30,3 +30,11 @@ UPDATE identity SET password_hash = sqlc.narg(password_hash) WHERE id = @id;
 
 -- name: IdentityDelete :execrows
 DELETE FROM identity WHERE id = @id;
+
+-- name: IdentityListPage :many
+-- Newest first; id DESC is stable under concurrent inserts at the tail.
+SELECT * FROM identity ORDER BY id DESC LIMIT @page_limit OFFSET @page_offset;
+
+-- name: IdentityCountHuman :one
+-- Identities that can log in with a password (the first-run admin check).
+SELECT count(*) FROM identity WHERE password_hash IS NOT NULL;

@@ -46,3 +46,46 @@ RETURNING *;
 
 -- name: PackDelete :execrows
 DELETE FROM pack WHERE id = @id;
+
+-- name: PackLockXact :exec
+-- Serialises registration, upgrade and removal of one pack across processes
+-- for the rest of the transaction (released at commit or rollback).
+SELECT pg_advisory_xact_lock(hashtextextended('attune.pack:' || @ref::text, 0));
+
+-- name: PackForeignComponents :many
+-- Components that a pack's files would overwrite although another pack (or no
+-- pack) owns them. Registration refuses when this returns any row.
+SELECT 'action'::text AS kind, ref, coalesce(pack_ref, '')::text AS owner FROM action
+WHERE ref = ANY(@action_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'trigger'::text, ref, coalesce(pack_ref, '')::text FROM trigger
+WHERE ref = ANY(@trigger_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'rule'::text, ref, coalesce(pack_ref, '')::text FROM rule
+WHERE ref = ANY(@rule_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'sensor'::text, ref, coalesce(pack_ref, '')::text FROM sensor
+WHERE ref = ANY(@sensor_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'runtime'::text, ref, coalesce(pack_ref, '')::text FROM runtime
+WHERE ref = ANY(@runtime_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'policy'::text, ref, coalesce(pack_ref, '')::text FROM policy
+WHERE ref = ANY(@policy_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'permission_set'::text, ref, coalesce(pack_ref, '')::text FROM permission_set
+WHERE ref = ANY(@permission_set_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+UNION ALL
+SELECT 'workflow'::text, ref::text, pack_ref FROM workflow_definition
+WHERE ref = ANY(@workflow_refs::text[]) AND pack_ref IS DISTINCT FROM @pack_ref::text
+ORDER BY 1, 2;
+
+-- name: PackComponentCounts :one
+SELECT (SELECT count(*) FROM action a WHERE a.pack = @pack)::bigint AS actions,
+       (SELECT count(*) FROM trigger t WHERE t.pack = @pack)::bigint AS triggers,
+       (SELECT count(*) FROM rule r WHERE r.pack = @pack)::bigint AS rules,
+       (SELECT count(*) FROM sensor s WHERE s.pack = @pack)::bigint AS sensors,
+       (SELECT count(*) FROM runtime rt WHERE rt.pack = @pack)::bigint AS runtimes,
+       (SELECT count(*) FROM policy p WHERE p.pack = @pack)::bigint AS policies,
+       (SELECT count(*) FROM permission_set ps WHERE ps.pack = @pack)::bigint AS permission_sets,
+       (SELECT count(*) FROM workflow_definition w WHERE w.pack = @pack)::bigint AS workflows;

@@ -42,3 +42,35 @@ UPDATE rule SET enabled = @enabled WHERE id = @id RETURNING *;
 
 -- name: RuleDelete :execrows
 DELETE FROM rule WHERE id = @id;
+
+-- name: RuleListByPack :many
+SELECT * FROM rule WHERE pack = @pack ORDER BY ref;
+
+-- name: RulePruneByPack :many
+-- Pack re-registration: deletes the pack's file-defined rules that are no
+-- longer in its files; ad-hoc (API-created) rules are kept.
+DELETE FROM rule WHERE pack = @pack AND NOT is_adhoc AND NOT (ref = ANY(@keep::text[])) RETURNING *;
+
+-- name: RuleListEnabledTimers :many
+-- Enabled rules on one of the given (timer) trigger refs that still point at a
+-- live action: the timers the sensor module must run.
+SELECT * FROM rule
+WHERE enabled AND action IS NOT NULL AND trigger_ref = ANY(@trigger_refs::text[])
+ORDER BY id;
+
+-- name: RuleListEnabledSensorBindings :many
+-- One row per enabled rule whose (enabled) trigger is served by an enabled
+-- sensor, with the sensor's launch data and every trigger it serves: the
+-- sensor processes that must run and the trigger instances they get.
+SELECT r.id AS rule_id, r.ref AS rule_ref, r.trigger_ref, r.trigger_params,
+       t.id AS trigger_id,
+       s.id AS sensor_id, s.ref AS sensor_ref, s.pack_ref AS sensor_pack_ref,
+       s.entrypoint AS sensor_entrypoint, s.runtime AS sensor_runtime, s.runtime_ref AS sensor_runtime_ref,
+       s.config AS sensor_config, s.updated AS sensor_updated,
+       coalesce((SELECT array_agg(t2.ref ORDER BY t2.ref) FROM trigger t2 WHERE t2.sensor = s.id AND t2.enabled),
+                '{}')::text[] AS sensor_trigger_refs
+FROM rule r
+JOIN trigger t ON t.ref = r.trigger_ref
+JOIN sensor s ON s.id = t.sensor
+WHERE r.enabled AND r.action IS NOT NULL AND t.enabled AND s.enabled
+ORDER BY s.id, r.id;

@@ -34,3 +34,7 @@ RETURNING *;
 
 -- name: RuntimeDelete :execrows
 DELETE FROM runtime WHERE id = @id;
+
+-- name: RuntimePruneByPack :many
+-- Pack re-registration: deletes runtimes no longer in the pack's files.
+DELETE FROM runtime WHERE pack = @pack AND NOT (ref = ANY(@keep::text[])) RETURNING ref;

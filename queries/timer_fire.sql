@@ -7,3 +7,7 @@ RETURNING *;
 
 -- name: TimerFireLatest :one
 SELECT * FROM timer_fire WHERE rule_id = @rule_id ORDER BY scheduled_for DESC LIMIT 1;
+
+-- name: TimerFireCountByRule :one
+-- How many fires a rule has had (the payload's execution_count).
+SELECT count(*) FROM timer_fire WHERE rule_id = @rule_id;

@@ -44,3 +44,12 @@ RETURNING *;
 
 -- name: TriggerDelete :execrows
 DELETE FROM trigger WHERE id = @id;
+
+-- name: TriggerPruneByPack :many
+-- Pack re-registration: deletes file-defined triggers no longer in the pack.
+DELETE FROM trigger WHERE pack = @pack AND NOT is_adhoc AND NOT (ref = ANY(@keep::text[])) RETURNING ref;
+
+-- name: TriggerLinkSensor :execrows
+-- Points a pack's triggers at the sensor that emits them.
+UPDATE trigger SET sensor = @sensor, sensor_ref = @sensor_ref
+WHERE pack = @pack AND ref = ANY(@refs::text[]);

@@ -47,3 +47,8 @@ ORDER BY id;
 
 -- name: WorkerDelete :execrows
 DELETE FROM worker WHERE id = @id;
+
+-- name: WorkerSetInactive :execrows
+-- Graceful shutdown: the worker leaves the scheduler's eligible set at once
+-- instead of waiting for its heartbeat to go stale.
+UPDATE worker SET status = 'inactive' WHERE id = @id;

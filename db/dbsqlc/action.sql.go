@@ -155,6 +155,36 @@ func (q *Queries) ActionList(ctx context.Context, db DBTX, packRef *string) ([]A
 	return items, nil
 }
 
+const actionPruneByPack = `-- name: ActionPruneByPack :many
+DELETE FROM action WHERE pack = $1 AND NOT is_adhoc AND NOT (ref = ANY($2::text[])) RETURNING ref
+`
+
+type ActionPruneByPackParams struct {
+	Pack int64    `json:"pack"`
+	Keep []string `json:"keep"`
+}
+
+// Pack re-registration: deletes file-defined actions no longer in the pack.
+func (q *Queries) ActionPruneByPack(ctx context.Context, db DBTX, arg ActionPruneByPackParams) ([]string, error) {
+	rows, err := db.Query(ctx, actionPruneByPack, arg.Pack, arg.Keep)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		items = append(items, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const actionUpsert = `-- name: ActionUpsert :one
 INSERT INTO action (ref, pack, pack_ref, label, description, entrypoint, runtime, runtime_ref, enabled,
                     param_schema, out_schema, parameter_delivery, parameter_format, output_format, is_adhoc,

@@ -65,6 +65,86 @@ func (q *Queries) ExecutionClaim(ctx context.Context, db DBTX, arg ExecutionClai
 	return i, err
 }
 
+const executionClaimDispatch = `-- name: ExecutionClaimDispatch :one
+UPDATE execution
+SET status = 'running',
+    attempt = attempt + 1,
+    fence = fence + 1,
+    started_at = coalesce(started_at, now()),
+    lease_expires_at = now() + make_interval(secs => $1::float8)
+WHERE id = $2 AND status = 'scheduled' AND worker = $3 AND fence = $4
+RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
+`
+
+type ExecutionClaimDispatchParams struct {
+	LeaseSeconds float64 `json:"lease_seconds"`
+	ID           int64   `json:"id"`
+	Worker       *int64  `json:"worker"`
+	Fence        int64   `json:"fence"`
+}
+
+// Worker claim of one dispatch message: the row must still be scheduled for
+// this worker with the fence the dispatch carried, so a duplicate or stale
+// dispatch (rescheduled elsewhere, already claimed) claims nothing.
+func (q *Queries) ExecutionClaimDispatch(ctx context.Context, db DBTX, arg ExecutionClaimDispatchParams) (Execution, error) {
+	row := db.QueryRow(ctx, executionClaimDispatch,
+		arg.LeaseSeconds,
+		arg.ID,
+		arg.Worker,
+		arg.Fence,
+	)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.Action,
+		&i.ActionRef,
+		&i.Config,
+		&i.EnvVars,
+		&i.Parent,
+		&i.Enforcement,
+		&i.Executor,
+		&i.PermissionSetRefs,
+		&i.Worker,
+		&i.Status,
+		&i.Result,
+		&i.StartedAt,
+		&i.TimeoutSeconds,
+		&i.WorkflowDef,
+		&i.WorkflowTask,
+		&i.RetryCount,
+		&i.MaxRetries,
+		&i.RetryReason,
+		&i.OriginalExecution,
+		&i.Attempt,
+		&i.Fence,
+		&i.LeaseExpiresAt,
+		&i.ResultFence,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
+const executionCountDispatchedSince = `-- name: ExecutionCountDispatchedSince :one
+SELECT count(*) FROM execution
+WHERE action = $1 AND worker IS NOT NULL AND id <> $2
+  AND created >= now() - make_interval(secs => $3::float8)
+`
+
+type ExecutionCountDispatchedSinceParams struct {
+	Action        *int64  `json:"action"`
+	ExcludeID     int64   `json:"exclude_id"`
+	WindowSeconds float64 `json:"window_seconds"`
+}
+
+// Rate-limit input: executions of an action handed to a worker since a time.
+func (q *Queries) ExecutionCountDispatchedSince(ctx context.Context, db DBTX, arg ExecutionCountDispatchedSinceParams) (int64, error) {
+	row := db.QueryRow(ctx, executionCountDispatchedSince, arg.Action, arg.ExcludeID, arg.WindowSeconds)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const executionExtendLease = `-- name: ExecutionExtendLease :one
 UPDATE execution
 SET lease_expires_at = now() + make_interval(secs => $1::float8)
@@ -91,6 +171,47 @@ SELECT id, action, action_ref, config, env_vars, parent, enforcement, executor, 
 
 func (q *Queries) ExecutionGet(ctx context.Context, db DBTX, id int64) (Execution, error) {
 	row := db.QueryRow(ctx, executionGet, id)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.Action,
+		&i.ActionRef,
+		&i.Config,
+		&i.EnvVars,
+		&i.Parent,
+		&i.Enforcement,
+		&i.Executor,
+		&i.PermissionSetRefs,
+		&i.Worker,
+		&i.Status,
+		&i.Result,
+		&i.StartedAt,
+		&i.TimeoutSeconds,
+		&i.WorkflowDef,
+		&i.WorkflowTask,
+		&i.RetryCount,
+		&i.MaxRetries,
+		&i.RetryReason,
+		&i.OriginalExecution,
+		&i.Attempt,
+		&i.Fence,
+		&i.LeaseExpiresAt,
+		&i.ResultFence,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
+const executionGetForUpdate = `-- name: ExecutionGetForUpdate :one
+SELECT id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated FROM execution WHERE id = $1 FOR NO KEY UPDATE
+`
+
+// The scheduler locks the row for the length of its transaction so that
+// duplicate ExecutionRequested deliveries are processed one after another.
+// NO KEY UPDATE, so foreign-key checks from admission entries do not block.
+func (q *Queries) ExecutionGetForUpdate(ctx context.Context, db DBTX, id int64) (Execution, error) {
+	row := db.QueryRow(ctx, executionGetForUpdate, id)
 	var i Execution
 	err := row.Scan(
 		&i.ID,
@@ -166,6 +287,86 @@ func (q *Queries) ExecutionInsert(ctx context.Context, db DBTX, arg ExecutionIns
 		arg.Executor,
 		arg.PermissionSetRefs,
 		arg.Status,
+		arg.TimeoutSeconds,
+		arg.WorkflowDef,
+		arg.WorkflowTask,
+		arg.RetryCount,
+		arg.MaxRetries,
+		arg.RetryReason,
+		arg.OriginalExecution,
+	)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.Action,
+		&i.ActionRef,
+		&i.Config,
+		&i.EnvVars,
+		&i.Parent,
+		&i.Enforcement,
+		&i.Executor,
+		&i.PermissionSetRefs,
+		&i.Worker,
+		&i.Status,
+		&i.Result,
+		&i.StartedAt,
+		&i.TimeoutSeconds,
+		&i.WorkflowDef,
+		&i.WorkflowTask,
+		&i.RetryCount,
+		&i.MaxRetries,
+		&i.RetryReason,
+		&i.OriginalExecution,
+		&i.Attempt,
+		&i.Fence,
+		&i.LeaseExpiresAt,
+		&i.ResultFence,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
+const executionInsertRetry = `-- name: ExecutionInsertRetry :one
+INSERT INTO execution (action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs,
+                       status, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
+                       retry_reason, original_execution)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8, 'requested', $9, $10,
+        $11, $12, $13, $14, $15)
+ON CONFLICT (original_execution, retry_count) WHERE original_execution IS NOT NULL DO NOTHING
+RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
+`
+
+type ExecutionInsertRetryParams struct {
+	Action            *int64          `json:"action"`
+	ActionRef         string          `json:"action_ref"`
+	Config            json.RawMessage `json:"config"`
+	EnvVars           json.RawMessage `json:"env_vars"`
+	Parent            *int64          `json:"parent"`
+	Enforcement       *int64          `json:"enforcement"`
+	Executor          *int64          `json:"executor"`
+	PermissionSetRefs []string        `json:"permission_set_refs"`
+	TimeoutSeconds    *int32          `json:"timeout_seconds"`
+	WorkflowDef       *int64          `json:"workflow_def"`
+	WorkflowTask      json.RawMessage `json:"workflow_task"`
+	RetryCount        int32           `json:"retry_count"`
+	MaxRetries        int32           `json:"max_retries"`
+	RetryReason       *string         `json:"retry_reason"`
+	OriginalExecution *int64          `json:"original_execution"`
+}
+
+// Returns no row when this retry already exists (redelivered completion).
+func (q *Queries) ExecutionInsertRetry(ctx context.Context, db DBTX, arg ExecutionInsertRetryParams) (Execution, error) {
+	row := db.QueryRow(ctx, executionInsertRetry,
+		arg.Action,
+		arg.ActionRef,
+		arg.Config,
+		arg.EnvVars,
+		arg.Parent,
+		arg.Enforcement,
+		arg.Executor,
+		arg.PermissionSetRefs,
 		arg.TimeoutSeconds,
 		arg.WorkflowDef,
 		arg.WorkflowTask,
@@ -335,6 +536,249 @@ func (q *Queries) ExecutionListPage(ctx context.Context, db DBTX, arg ExecutionL
 	return items, nil
 }
 
+const executionListPendingBefore = `-- name: ExecutionListPendingBefore :many
+SELECT e.id, e.action, e.action_ref, e.config, e.env_vars, e.parent, e.enforcement, e.executor, e.permission_set_refs, e.worker, e.status, e.result, e.started_at, e.timeout_seconds, e.workflow_def, e.workflow_task, e.retry_count, e.max_retries, e.retry_reason, e.original_execution, e.attempt, e.fence, e.lease_expires_at, e.result_fence, e.created, e.updated FROM execution e
+WHERE e.action = $1 AND e.status = 'requested' AND e.id < $2
+  AND NOT EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = e.id)
+ORDER BY e.id
+`
+
+type ExecutionListPendingBeforeParams struct {
+	Action   *int64 `json:"action"`
+	BeforeID int64  `json:"before_id"`
+}
+
+// Requested executions of one action older than before_id that have not been
+// through admission yet: the scheduler queues them first (strict FIFO by
+// submission, whatever order their messages arrive in).
+func (q *Queries) ExecutionListPendingBefore(ctx context.Context, db DBTX, arg ExecutionListPendingBeforeParams) ([]Execution, error) {
+	rows, err := db.Query(ctx, executionListPendingBefore, arg.Action, arg.BeforeID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Execution{}
+	for rows.Next() {
+		var i Execution
+		if err := rows.Scan(
+			&i.ID,
+			&i.Action,
+			&i.ActionRef,
+			&i.Config,
+			&i.EnvVars,
+			&i.Parent,
+			&i.Enforcement,
+			&i.Executor,
+			&i.PermissionSetRefs,
+			&i.Worker,
+			&i.Status,
+			&i.Result,
+			&i.StartedAt,
+			&i.TimeoutSeconds,
+			&i.WorkflowDef,
+			&i.WorkflowTask,
+			&i.RetryCount,
+			&i.MaxRetries,
+			&i.RetryReason,
+			&i.OriginalExecution,
+			&i.Attempt,
+			&i.Fence,
+			&i.LeaseExpiresAt,
+			&i.ResultFence,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const executionListUnclaimed = `-- name: ExecutionListUnclaimed :many
+SELECT id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated FROM execution
+WHERE status = 'scheduled' AND updated < now() - make_interval(secs => $1::float8)
+ORDER BY updated
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+`
+
+type ExecutionListUnclaimedParams struct {
+	OlderThanSeconds float64 `json:"older_than_seconds"`
+	BatchSize        int32   `json:"batch_size"`
+}
+
+// Reaper input: dispatches no worker claimed within older_than seconds.
+func (q *Queries) ExecutionListUnclaimed(ctx context.Context, db DBTX, arg ExecutionListUnclaimedParams) ([]Execution, error) {
+	rows, err := db.Query(ctx, executionListUnclaimed, arg.OlderThanSeconds, arg.BatchSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Execution{}
+	for rows.Next() {
+		var i Execution
+		if err := rows.Scan(
+			&i.ID,
+			&i.Action,
+			&i.ActionRef,
+			&i.Config,
+			&i.EnvVars,
+			&i.Parent,
+			&i.Enforcement,
+			&i.Executor,
+			&i.PermissionSetRefs,
+			&i.Worker,
+			&i.Status,
+			&i.Result,
+			&i.StartedAt,
+			&i.TimeoutSeconds,
+			&i.WorkflowDef,
+			&i.WorkflowTask,
+			&i.RetryCount,
+			&i.MaxRetries,
+			&i.RetryReason,
+			&i.OriginalExecution,
+			&i.Attempt,
+			&i.Fence,
+			&i.LeaseExpiresAt,
+			&i.ResultFence,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const executionRenewLease = `-- name: ExecutionRenewLease :one
+UPDATE execution
+SET lease_expires_at = now() + make_interval(secs => $1::float8)
+WHERE id = $2 AND fence = $3 AND status IN ('running', 'canceling')
+RETURNING status
+`
+
+type ExecutionRenewLeaseParams struct {
+	LeaseSeconds float64 `json:"lease_seconds"`
+	ID           int64   `json:"id"`
+	Fence        int64   `json:"fence"`
+}
+
+// Heartbeat renewal by the attempt holding fence. It returns the status so a
+// worker that missed the cancel message still sees 'canceling'.
+func (q *Queries) ExecutionRenewLease(ctx context.Context, db DBTX, arg ExecutionRenewLeaseParams) (ExecutionStatusEnum, error) {
+	row := db.QueryRow(ctx, executionRenewLease, arg.LeaseSeconds, arg.ID, arg.Fence)
+	var status ExecutionStatusEnum
+	err := row.Scan(&status)
+	return status, err
+}
+
+const executionRequeue = `-- name: ExecutionRequeue :one
+UPDATE execution
+SET status = 'requested', worker = NULL, lease_expires_at = NULL, fence = fence + 1
+WHERE id = $1 AND fence = $2 AND status::text = ANY($3::text[])
+RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
+`
+
+type ExecutionRequeueParams struct {
+	ID           int64    `json:"id"`
+	Fence        int64    `json:"fence"`
+	FromStatuses []string `json:"from_statuses"`
+}
+
+// Puts a lost or never-claimed attempt back to requested. fence+1 makes any
+// message or late result of the old attempt stale.
+func (q *Queries) ExecutionRequeue(ctx context.Context, db DBTX, arg ExecutionRequeueParams) (Execution, error) {
+	row := db.QueryRow(ctx, executionRequeue, arg.ID, arg.Fence, arg.FromStatuses)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.Action,
+		&i.ActionRef,
+		&i.Config,
+		&i.EnvVars,
+		&i.Parent,
+		&i.Enforcement,
+		&i.Executor,
+		&i.PermissionSetRefs,
+		&i.Worker,
+		&i.Status,
+		&i.Result,
+		&i.StartedAt,
+		&i.TimeoutSeconds,
+		&i.WorkflowDef,
+		&i.WorkflowTask,
+		&i.RetryCount,
+		&i.MaxRetries,
+		&i.RetryReason,
+		&i.OriginalExecution,
+		&i.Attempt,
+		&i.Fence,
+		&i.LeaseExpiresAt,
+		&i.ResultFence,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
+const executionScheduleOnWorker = `-- name: ExecutionScheduleOnWorker :one
+UPDATE execution
+SET status = 'scheduled', worker = $1
+WHERE id = $2 AND status = 'requested' AND fence = $3
+RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
+`
+
+type ExecutionScheduleOnWorkerParams struct {
+	Worker *int64 `json:"worker"`
+	ID     int64  `json:"id"`
+	Fence  int64  `json:"fence"`
+}
+
+// Scheduler handoff: requested -> scheduled on one worker, a compare-and-set
+// so a duplicate or concurrent scheduling attempt changes nothing.
+func (q *Queries) ExecutionScheduleOnWorker(ctx context.Context, db DBTX, arg ExecutionScheduleOnWorkerParams) (Execution, error) {
+	row := db.QueryRow(ctx, executionScheduleOnWorker, arg.Worker, arg.ID, arg.Fence)
+	var i Execution
+	err := row.Scan(
+		&i.ID,
+		&i.Action,
+		&i.ActionRef,
+		&i.Config,
+		&i.EnvVars,
+		&i.Parent,
+		&i.Enforcement,
+		&i.Executor,
+		&i.PermissionSetRefs,
+		&i.Worker,
+		&i.Status,
+		&i.Result,
+		&i.StartedAt,
+		&i.TimeoutSeconds,
+		&i.WorkflowDef,
+		&i.WorkflowTask,
+		&i.RetryCount,
+		&i.MaxRetries,
+		&i.RetryReason,
+		&i.OriginalExecution,
+		&i.Attempt,
+		&i.Fence,
+		&i.LeaseExpiresAt,
+		&i.ResultFence,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
 const executionUpdateStatus = `-- name: ExecutionUpdateStatus :one
 UPDATE execution
 SET status = $1::execution_status_enum,
@@ -395,5 +839,43 @@ func (q *Queries) ExecutionUpdateStatus(ctx context.Context, db DBTX, arg Execut
 		&i.Created,
 		&i.Updated,
 	)
+	return i, err
+}
+
+const executionWorkerPickLeastLoaded = `-- name: ExecutionWorkerPickLeastLoaded :one
+SELECT w.id,
+       (SELECT count(*) FROM execution e
+        WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling'))::bigint AS load
+FROM worker w
+WHERE w.status = 'active' AND NOT w.cordoned
+  AND w.worker_role IN ('action', 'hybrid')
+  AND w.last_heartbeat > now() - make_interval(secs => $1::float8)
+  AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
+  AND (cardinality($2::text[]) = 0 OR EXISTS (
+        SELECT 1
+        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
+                                            THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
+        WHERE lower(r.name) = ANY($2::text[])))
+ORDER BY load, w.id
+LIMIT 1
+`
+
+type ExecutionWorkerPickLeastLoadedParams struct {
+	StaleAfterSeconds float64  `json:"stale_after_seconds"`
+	RuntimeNames      []string `json:"runtime_names"`
+}
+
+type ExecutionWorkerPickLeastLoadedRow struct {
+	ID   int64 `json:"id"`
+	Load int64 `json:"load"`
+}
+
+// Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
+// actions, and (when runtime_names is non-empty) listing one of those names in
+// capabilities.runtimes (case-insensitive). Least loaded first, then lowest id.
+func (q *Queries) ExecutionWorkerPickLeastLoaded(ctx context.Context, db DBTX, arg ExecutionWorkerPickLeastLoadedParams) (ExecutionWorkerPickLeastLoadedRow, error) {
+	row := db.QueryRow(ctx, executionWorkerPickLeastLoaded, arg.StaleAfterSeconds, arg.RuntimeNames)
+	var i ExecutionWorkerPickLeastLoadedRow
+	err := row.Scan(&i.ID, &i.Load)
 	return i, err
 }

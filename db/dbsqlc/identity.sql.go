@@ -21,6 +21,18 @@ func (q *Queries) IdentityCount(ctx context.Context, db DBTX) (int64, error) {
 	return count, err
 }
 
+const identityCountHuman = `-- name: IdentityCountHuman :one
+SELECT count(*) FROM identity WHERE password_hash IS NOT NULL
+`
+
+// Identities that can log in with a password (the first-run admin check).
+func (q *Queries) IdentityCountHuman(ctx context.Context, db DBTX) (int64, error) {
+	row := db.QueryRow(ctx, identityCountHuman)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const identityDelete = `-- name: IdentityDelete :execrows
 DELETE FROM identity WHERE id = $1
 `
@@ -122,6 +134,45 @@ type IdentityListParams struct {
 // Keyset page ordered by id; after_id 0 starts from the beginning.
 func (q *Queries) IdentityList(ctx context.Context, db DBTX, arg IdentityListParams) ([]Identity, error) {
 	rows, err := db.Query(ctx, identityList, arg.AfterID, arg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Identity{}
+	for rows.Next() {
+		var i Identity
+		if err := rows.Scan(
+			&i.ID,
+			&i.Login,
+			&i.DisplayName,
+			&i.PasswordHash,
+			&i.Attributes,
+			&i.Frozen,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const identityListPage = `-- name: IdentityListPage :many
+SELECT id, login, display_name, password_hash, attributes, frozen, created, updated FROM identity ORDER BY id DESC LIMIT $2 OFFSET $1
+`
+
+type IdentityListPageParams struct {
+	PageOffset int32 `json:"page_offset"`
+	PageLimit  int32 `json:"page_limit"`
+}
+
+// Newest first; id DESC is stable under concurrent inserts at the tail.
+func (q *Queries) IdentityListPage(ctx context.Context, db DBTX, arg IdentityListPageParams) ([]Identity, error) {
+	rows, err := db.Query(ctx, identityListPage, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}

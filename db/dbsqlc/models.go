@@ -1058,6 +1058,7 @@ type AuthToken struct {
 	ExpiresAt  time.Time  `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 	ReplacedBy *string    `json:"replaced_by"`
+	Family     *string    `json:"family"`
 	Created    time.Time  `json:"created"`
 }
 

@@ -11,6 +11,44 @@ import (
 	"time"
 )
 
+const packComponentCounts = `-- name: PackComponentCounts :one
+SELECT (SELECT count(*) FROM action a WHERE a.pack = $1)::bigint AS actions,
+       (SELECT count(*) FROM trigger t WHERE t.pack = $1)::bigint AS triggers,
+       (SELECT count(*) FROM rule r WHERE r.pack = $1)::bigint AS rules,
+       (SELECT count(*) FROM sensor s WHERE s.pack = $1)::bigint AS sensors,
+       (SELECT count(*) FROM runtime rt WHERE rt.pack = $1)::bigint AS runtimes,
+       (SELECT count(*) FROM policy p WHERE p.pack = $1)::bigint AS policies,
+       (SELECT count(*) FROM permission_set ps WHERE ps.pack = $1)::bigint AS permission_sets,
+       (SELECT count(*) FROM workflow_definition w WHERE w.pack = $1)::bigint AS workflows
+`
+
+type PackComponentCountsRow struct {
+	Actions        int64 `json:"actions"`
+	Triggers       int64 `json:"triggers"`
+	Rules          int64 `json:"rules"`
+	Sensors        int64 `json:"sensors"`
+	Runtimes       int64 `json:"runtimes"`
+	Policies       int64 `json:"policies"`
+	PermissionSets int64 `json:"permission_sets"`
+	Workflows      int64 `json:"workflows"`
+}
+
+func (q *Queries) PackComponentCounts(ctx context.Context, db DBTX, pack int64) (PackComponentCountsRow, error) {
+	row := db.QueryRow(ctx, packComponentCounts, pack)
+	var i PackComponentCountsRow
+	err := row.Scan(
+		&i.Actions,
+		&i.Triggers,
+		&i.Rules,
+		&i.Sensors,
+		&i.Runtimes,
+		&i.Policies,
+		&i.PermissionSets,
+		&i.Workflows,
+	)
+	return i, err
+}
+
 const packDelete = `-- name: PackDelete :execrows
 DELETE FROM pack WHERE id = $1
 `
@@ -21,6 +59,83 @@ func (q *Queries) PackDelete(ctx context.Context, db DBTX, id int64) (int64, err
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const packForeignComponents = `-- name: PackForeignComponents :many
+SELECT 'action'::text AS kind, ref, coalesce(pack_ref, '')::text AS owner FROM action
+WHERE ref = ANY($1::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'trigger'::text, ref, coalesce(pack_ref, '')::text FROM trigger
+WHERE ref = ANY($3::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'rule'::text, ref, coalesce(pack_ref, '')::text FROM rule
+WHERE ref = ANY($4::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'sensor'::text, ref, coalesce(pack_ref, '')::text FROM sensor
+WHERE ref = ANY($5::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'runtime'::text, ref, coalesce(pack_ref, '')::text FROM runtime
+WHERE ref = ANY($6::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'policy'::text, ref, coalesce(pack_ref, '')::text FROM policy
+WHERE ref = ANY($7::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'permission_set'::text, ref, coalesce(pack_ref, '')::text FROM permission_set
+WHERE ref = ANY($8::text[]) AND pack_ref IS DISTINCT FROM $2::text
+UNION ALL
+SELECT 'workflow'::text, ref::text, pack_ref FROM workflow_definition
+WHERE ref = ANY($9::text[]) AND pack_ref IS DISTINCT FROM $2::text
+ORDER BY 1, 2
+`
+
+type PackForeignComponentsParams struct {
+	ActionRefs        []string `json:"action_refs"`
+	PackRef           string   `json:"pack_ref"`
+	TriggerRefs       []string `json:"trigger_refs"`
+	RuleRefs          []string `json:"rule_refs"`
+	SensorRefs        []string `json:"sensor_refs"`
+	RuntimeRefs       []string `json:"runtime_refs"`
+	PolicyRefs        []string `json:"policy_refs"`
+	PermissionSetRefs []string `json:"permission_set_refs"`
+	WorkflowRefs      []string `json:"workflow_refs"`
+}
+
+type PackForeignComponentsRow struct {
+	Kind  string `json:"kind"`
+	Ref   string `json:"ref"`
+	Owner string `json:"owner"`
+}
+
+// Components that a pack's files would overwrite although another pack (or no
+// pack) owns them. Registration refuses when this returns any row.
+func (q *Queries) PackForeignComponents(ctx context.Context, db DBTX, arg PackForeignComponentsParams) ([]PackForeignComponentsRow, error) {
+	rows, err := db.Query(ctx, packForeignComponents,
+		arg.ActionRefs,
+		arg.PackRef,
+		arg.TriggerRefs,
+		arg.RuleRefs,
+		arg.SensorRefs,
+		arg.RuntimeRefs,
+		arg.PolicyRefs,
+		arg.PermissionSetRefs,
+		arg.WorkflowRefs,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PackForeignComponentsRow{}
+	for rows.Next() {
+		var i PackForeignComponentsRow
+		if err := rows.Scan(&i.Kind, &i.Ref, &i.Owner); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const packGet = `-- name: PackGet :one
@@ -142,6 +257,17 @@ func (q *Queries) PackList(ctx context.Context, db DBTX) ([]Pack, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const packLockXact = `-- name: PackLockXact :exec
+SELECT pg_advisory_xact_lock(hashtextextended('attune.pack:' || $1::text, 0))
+`
+
+// Serialises registration, upgrade and removal of one pack across processes
+// for the rest of the transaction (released at commit or rollback).
+func (q *Queries) PackLockXact(ctx context.Context, db DBTX, ref string) error {
+	_, err := db.Exec(ctx, packLockXact, ref)
+	return err
 }
 
 const packUpsert = `-- name: PackUpsert :one

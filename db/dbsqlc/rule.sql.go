@@ -8,6 +8,7 @@ package dbsqlc
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 const ruleDelete = `-- name: RuleDelete :execrows
@@ -128,6 +129,50 @@ func (q *Queries) RuleList(ctx context.Context, db DBTX) ([]Rule, error) {
 	return items, nil
 }
 
+const ruleListByPack = `-- name: RuleListByPack :many
+SELECT id, ref, pack, pack_ref, label, description, action, action_ref, trigger, trigger_ref, conditions, action_params, trigger_params, permission_set_refs, enabled, is_adhoc, owner_identity, created, updated FROM rule WHERE pack = $1 ORDER BY ref
+`
+
+func (q *Queries) RuleListByPack(ctx context.Context, db DBTX, pack int64) ([]Rule, error) {
+	rows, err := db.Query(ctx, ruleListByPack, pack)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Rule{}
+	for rows.Next() {
+		var i Rule
+		if err := rows.Scan(
+			&i.ID,
+			&i.Ref,
+			&i.Pack,
+			&i.PackRef,
+			&i.Label,
+			&i.Description,
+			&i.Action,
+			&i.ActionRef,
+			&i.Trigger,
+			&i.TriggerRef,
+			&i.Conditions,
+			&i.ActionParams,
+			&i.TriggerParams,
+			&i.PermissionSetRefs,
+			&i.Enabled,
+			&i.IsAdhoc,
+			&i.OwnerIdentity,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ruleListEnabledByTriggerRef = `-- name: RuleListEnabledByTriggerRef :many
 SELECT id, ref, pack, pack_ref, label, description, action, action_ref, trigger, trigger_ref, conditions, action_params, trigger_params, permission_set_refs, enabled, is_adhoc, owner_identity, created, updated FROM rule WHERE trigger_ref = $1 AND enabled AND action IS NOT NULL ORDER BY id
 `
@@ -135,6 +180,175 @@ SELECT id, ref, pack, pack_ref, label, description, action, action_ref, trigger,
 // Rule matching input: enabled rules that still point at a live action.
 func (q *Queries) RuleListEnabledByTriggerRef(ctx context.Context, db DBTX, triggerRef string) ([]Rule, error) {
 	rows, err := db.Query(ctx, ruleListEnabledByTriggerRef, triggerRef)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Rule{}
+	for rows.Next() {
+		var i Rule
+		if err := rows.Scan(
+			&i.ID,
+			&i.Ref,
+			&i.Pack,
+			&i.PackRef,
+			&i.Label,
+			&i.Description,
+			&i.Action,
+			&i.ActionRef,
+			&i.Trigger,
+			&i.TriggerRef,
+			&i.Conditions,
+			&i.ActionParams,
+			&i.TriggerParams,
+			&i.PermissionSetRefs,
+			&i.Enabled,
+			&i.IsAdhoc,
+			&i.OwnerIdentity,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ruleListEnabledSensorBindings = `-- name: RuleListEnabledSensorBindings :many
+SELECT r.id AS rule_id, r.ref AS rule_ref, r.trigger_ref, r.trigger_params,
+       t.id AS trigger_id,
+       s.id AS sensor_id, s.ref AS sensor_ref, s.pack_ref AS sensor_pack_ref,
+       s.entrypoint AS sensor_entrypoint, s.runtime AS sensor_runtime, s.runtime_ref AS sensor_runtime_ref,
+       s.config AS sensor_config, s.updated AS sensor_updated,
+       coalesce((SELECT array_agg(t2.ref ORDER BY t2.ref) FROM trigger t2 WHERE t2.sensor = s.id AND t2.enabled),
+                '{}')::text[] AS sensor_trigger_refs
+FROM rule r
+JOIN trigger t ON t.ref = r.trigger_ref
+JOIN sensor s ON s.id = t.sensor
+WHERE r.enabled AND r.action IS NOT NULL AND t.enabled AND s.enabled
+ORDER BY s.id, r.id
+`
+
+type RuleListEnabledSensorBindingsRow struct {
+	RuleID            int64           `json:"rule_id"`
+	RuleRef           string          `json:"rule_ref"`
+	TriggerRef        string          `json:"trigger_ref"`
+	TriggerParams     json.RawMessage `json:"trigger_params"`
+	TriggerID         int64           `json:"trigger_id"`
+	SensorID          int64           `json:"sensor_id"`
+	SensorRef         string          `json:"sensor_ref"`
+	SensorPackRef     *string         `json:"sensor_pack_ref"`
+	SensorEntrypoint  string          `json:"sensor_entrypoint"`
+	SensorRuntime     int64           `json:"sensor_runtime"`
+	SensorRuntimeRef  string          `json:"sensor_runtime_ref"`
+	SensorConfig      json.RawMessage `json:"sensor_config"`
+	SensorUpdated     time.Time       `json:"sensor_updated"`
+	SensorTriggerRefs []string        `json:"sensor_trigger_refs"`
+}
+
+// One row per enabled rule whose (enabled) trigger is served by an enabled
+// sensor, with the sensor's launch data and every trigger it serves: the
+// sensor processes that must run and the trigger instances they get.
+func (q *Queries) RuleListEnabledSensorBindings(ctx context.Context, db DBTX) ([]RuleListEnabledSensorBindingsRow, error) {
+	rows, err := db.Query(ctx, ruleListEnabledSensorBindings)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuleListEnabledSensorBindingsRow{}
+	for rows.Next() {
+		var i RuleListEnabledSensorBindingsRow
+		if err := rows.Scan(
+			&i.RuleID,
+			&i.RuleRef,
+			&i.TriggerRef,
+			&i.TriggerParams,
+			&i.TriggerID,
+			&i.SensorID,
+			&i.SensorRef,
+			&i.SensorPackRef,
+			&i.SensorEntrypoint,
+			&i.SensorRuntime,
+			&i.SensorRuntimeRef,
+			&i.SensorConfig,
+			&i.SensorUpdated,
+			&i.SensorTriggerRefs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const ruleListEnabledTimers = `-- name: RuleListEnabledTimers :many
+SELECT id, ref, pack, pack_ref, label, description, action, action_ref, trigger, trigger_ref, conditions, action_params, trigger_params, permission_set_refs, enabled, is_adhoc, owner_identity, created, updated FROM rule
+WHERE enabled AND action IS NOT NULL AND trigger_ref = ANY($1::text[])
+ORDER BY id
+`
+
+// Enabled rules on one of the given (timer) trigger refs that still point at a
+// live action: the timers the sensor module must run.
+func (q *Queries) RuleListEnabledTimers(ctx context.Context, db DBTX, triggerRefs []string) ([]Rule, error) {
+	rows, err := db.Query(ctx, ruleListEnabledTimers, triggerRefs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Rule{}
+	for rows.Next() {
+		var i Rule
+		if err := rows.Scan(
+			&i.ID,
+			&i.Ref,
+			&i.Pack,
+			&i.PackRef,
+			&i.Label,
+			&i.Description,
+			&i.Action,
+			&i.ActionRef,
+			&i.Trigger,
+			&i.TriggerRef,
+			&i.Conditions,
+			&i.ActionParams,
+			&i.TriggerParams,
+			&i.PermissionSetRefs,
+			&i.Enabled,
+			&i.IsAdhoc,
+			&i.OwnerIdentity,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rulePruneByPack = `-- name: RulePruneByPack :many
+DELETE FROM rule WHERE pack = $1 AND NOT is_adhoc AND NOT (ref = ANY($2::text[])) RETURNING id, ref, pack, pack_ref, label, description, action, action_ref, trigger, trigger_ref, conditions, action_params, trigger_params, permission_set_refs, enabled, is_adhoc, owner_identity, created, updated
+`
+
+type RulePruneByPackParams struct {
+	Pack int64    `json:"pack"`
+	Keep []string `json:"keep"`
+}
+
+// Pack re-registration: deletes the pack's file-defined rules that are no
+// longer in its files; ad-hoc (API-created) rules are kept.
+func (q *Queries) RulePruneByPack(ctx context.Context, db DBTX, arg RulePruneByPackParams) ([]Rule, error) {
+	rows, err := db.Query(ctx, rulePruneByPack, arg.Pack, arg.Keep)
 	if err != nil {
 		return nil, err
 	}

@@ -156,6 +156,36 @@ func (q *Queries) RuntimeListByPack(ctx context.Context, db DBTX, pack *int64) (
 	return items, nil
 }
 
+const runtimePruneByPack = `-- name: RuntimePruneByPack :many
+DELETE FROM runtime WHERE pack = $1 AND NOT (ref = ANY($2::text[])) RETURNING ref
+`
+
+type RuntimePruneByPackParams struct {
+	Pack *int64   `json:"pack"`
+	Keep []string `json:"keep"`
+}
+
+// Pack re-registration: deletes runtimes no longer in the pack's files.
+func (q *Queries) RuntimePruneByPack(ctx context.Context, db DBTX, arg RuntimePruneByPackParams) ([]string, error) {
+	rows, err := db.Query(ctx, runtimePruneByPack, arg.Pack, arg.Keep)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		items = append(items, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const runtimeUpsert = `-- name: RuntimeUpsert :one
 INSERT INTO runtime (ref, pack, pack_ref, description, name, aliases, distributions, installation,
                      installers, execution_config, auto_detected, detection_config)

@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+const timerFireCountByRule = `-- name: TimerFireCountByRule :one
+SELECT count(*) FROM timer_fire WHERE rule_id = $1
+`
+
+// How many fires a rule has had (the payload's execution_count).
+func (q *Queries) TimerFireCountByRule(ctx context.Context, db DBTX, ruleID int64) (int64, error) {
+	row := db.QueryRow(ctx, timerFireCountByRule, ruleID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const timerFireInsert = `-- name: TimerFireInsert :one
 INSERT INTO timer_fire (rule_id, scheduled_for, event_id)
 VALUES ($1, $2, $3)

@@ -115,6 +115,32 @@ func (q *Queries) TriggerGetByWebhookKey(ctx context.Context, db DBTX, webhookKe
 	return i, err
 }
 
+const triggerLinkSensor = `-- name: TriggerLinkSensor :execrows
+UPDATE trigger SET sensor = $1, sensor_ref = $2
+WHERE pack = $3 AND ref = ANY($4::text[])
+`
+
+type TriggerLinkSensorParams struct {
+	Sensor    *int64   `json:"sensor"`
+	SensorRef *string  `json:"sensor_ref"`
+	Pack      *int64   `json:"pack"`
+	Refs      []string `json:"refs"`
+}
+
+// Points a pack's triggers at the sensor that emits them.
+func (q *Queries) TriggerLinkSensor(ctx context.Context, db DBTX, arg TriggerLinkSensorParams) (int64, error) {
+	result, err := db.Exec(ctx, triggerLinkSensor,
+		arg.Sensor,
+		arg.SensorRef,
+		arg.Pack,
+		arg.Refs,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const triggerList = `-- name: TriggerList :many
 SELECT id, ref, pack, pack_ref, label, description, enabled, is_adhoc, param_schema, out_schema, webhook_enabled, webhook_key, webhook_config, sensor, sensor_ref, reference_visibility, reference_allowed_pack_refs, created, updated FROM trigger ORDER BY ref
 `
@@ -152,6 +178,36 @@ func (q *Queries) TriggerList(ctx context.Context, db DBTX) ([]Trigger, error) {
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const triggerPruneByPack = `-- name: TriggerPruneByPack :many
+DELETE FROM trigger WHERE pack = $1 AND NOT is_adhoc AND NOT (ref = ANY($2::text[])) RETURNING ref
+`
+
+type TriggerPruneByPackParams struct {
+	Pack *int64   `json:"pack"`
+	Keep []string `json:"keep"`
+}
+
+// Pack re-registration: deletes file-defined triggers no longer in the pack.
+func (q *Queries) TriggerPruneByPack(ctx context.Context, db DBTX, arg TriggerPruneByPackParams) ([]string, error) {
+	rows, err := db.Query(ctx, triggerPruneByPack, arg.Pack, arg.Keep)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		items = append(items, ref)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

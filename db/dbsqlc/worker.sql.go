@@ -213,6 +213,20 @@ func (q *Queries) WorkerListStale(ctx context.Context, db DBTX, staleAfterSecond
 	return items, nil
 }
 
+const workerSetInactive = `-- name: WorkerSetInactive :execrows
+UPDATE worker SET status = 'inactive' WHERE id = $1
+`
+
+// Graceful shutdown: the worker leaves the scheduler's eligible set at once
+// instead of waiting for its heartbeat to go stale.
+func (q *Queries) WorkerSetInactive(ctx context.Context, db DBTX, id int64) (int64, error) {
+	result, err := db.Exec(ctx, workerSetInactive, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const workerSetStatus = `-- name: WorkerSetStatus :one
 UPDATE worker SET status = $1 WHERE id = $2 RETURNING id, name, worker_type, worker_role, runtime, host, port, status, capabilities, meta, last_heartbeat, heartbeat_interval_ms, cordoned, cordon_reason, cordoned_by, cordoned_at, created, updated
 `

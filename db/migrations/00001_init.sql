@@ -346,6 +346,13 @@ CREATE INDEX execution_worker_idx ON execution (worker);
 CREATE INDEX execution_created_idx ON execution (created DESC);
 CREATE INDEX execution_lease_idx ON execution (lease_expires_at)
     WHERE status IN ('running', 'canceling');
+-- One retry execution per (root, retry_count): a redelivered completion never
+-- spawns a second retry. Also serves the scheduler's retry lookups.
+CREATE UNIQUE INDEX execution_retry_uniq ON execution (original_execution, retry_count)
+    WHERE original_execution IS NOT NULL;
+-- Scheduler scans: pending executions per action (FIFO adoption) and the
+-- reaper's look for dispatches never claimed.
+CREATE INDEX execution_action_status_idx ON execution (action, status, id);
 
 CREATE TABLE inquiry (
     id              bigserial PRIMARY KEY,
@@ -504,8 +511,12 @@ CREATE TABLE auth_token (
     expires_at  timestamptz NOT NULL,
     revoked_at  timestamptz,
     replaced_by text,
+    -- family groups a refresh-token rotation chain: reuse of a rotated-away
+    -- token revokes the whole family (refresh-token reuse detection).
+    family      text,
     created     timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX auth_token_family_idx ON auth_token (family) WHERE family IS NOT NULL;
 CREATE INDEX auth_token_identity_idx ON auth_token (identity);
 CREATE INDEX auth_token_execution_idx ON auth_token (execution) WHERE execution IS NOT NULL;
 CREATE INDEX auth_token_expires_idx ON auth_token (expires_at);

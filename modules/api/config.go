@@ -1,5 +1,3 @@
-// Package api is the module that serves the REST API under /api/v1 and /auth,
-// the OpenAPI document and the webhook receiver.
 package api
 
 import (

@@ -11,6 +11,7 @@ import (
 	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/bus/inproc"
 	"github.com/attune-system/attune/modules/bus/rabbitmq"
+	"github.com/attune-system/attune/modules/packsvc"
 	"github.com/attune-system/attune/modules/store"
 )
 
@@ -164,3 +165,27 @@ func retry(ctx context.Context, log *slog.Logger, what string, fn func() error) 
 		delay = min(delay*2, 3*time.Second)
 	}
 }
+
+// corePackModule registers the embedded core pack at start-up (a no-op when
+// the same version and content are registered) so a fresh install has it.
+type corePackModule struct {
+	a   *App
+	log *slog.Logger
+}
+
+func (m *corePackModule) Start(ctx context.Context) error {
+	svc, err := packsvc.New(packsvc.Options{Store: m.a.store, PacksDir: m.a.cfg.PacksBaseDir, Log: m.log})
+	if err != nil {
+		return err
+	}
+	res, err := svc.EnsureCore(ctx)
+	if err != nil {
+		return fmt.Errorf("core pack: %w", err)
+	}
+	if !res.Unchanged {
+		m.log.Info("core pack registered", "version", res.Pack.Version, "took", res.Duration)
+	}
+	return nil
+}
+
+func (m *corePackModule) Stop(context.Context) error { return nil }

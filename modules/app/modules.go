@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"slices"
 	"time"
 
@@ -9,8 +10,10 @@ import (
 	"github.com/attune-system/attune/modules/kernel"
 	"github.com/attune-system/attune/modules/notifier"
 	"github.com/attune-system/attune/modules/outbox"
+	"github.com/attune-system/attune/modules/runtimeenv"
 	"github.com/attune-system/attune/modules/security"
 	"github.com/attune-system/attune/modules/sensor"
+	"github.com/attune-system/attune/modules/store"
 	"github.com/attune-system/attune/modules/worker"
 )
 
@@ -49,8 +52,16 @@ func (a *App) define(reg *kernel.Registry) {
 				outbox.Options{PollInterval: a.cfg.Executor.OutboxPollInterval}), nil
 		},
 	})
-	// Modules that write state changes relay their own outbox rows at once.
-	writer := append(slices.Clone(infra), "outbox")
+	reg.Register(kernel.Definition{
+		Name: "corepack", Hidden: true, Requires: []string{"database"},
+		Description: "registers or upgrades the embedded core pack and materialises its files",
+		New: func() (kernel.Module, error) {
+			return &corePackModule{a: a, log: a.log.With("module", "corepack")}, nil
+		},
+	})
+	// Modules that write state changes relay their own outbox rows at once,
+	// and every module that reads packs needs the core pack in place.
+	writer := append(slices.Clone(infra), "outbox", "corepack")
 	reg.Register(kernel.Definition{
 		Name: "api", Requires: writer,
 		Description: "REST API, authentication, RBAC, OpenAPI document, webhook receiver",
@@ -94,6 +105,8 @@ func (a *App) define(reg *kernel.Registry) {
 				Config: a.cfg.Sensor, Log: a.log.With("module", "sensor"),
 				Store: a.store, Bus: a.bus, Metrics: a.metrics, APIURL: a.http.URL,
 				Security: a.securitySettings(), PacksBaseDir: a.cfg.PacksBaseDir,
+				DataDir: a.cfg.DataDir, LogLevel: a.cfg.Log.Level,
+				RuntimeEnv: a.sensorRuntimeEnv(),
 			})
 		},
 	})
@@ -117,5 +130,15 @@ func (a *App) securitySettings() security.Settings {
 		AccessTTL:  time.Duration(s.JWTAccessExpiration) * time.Second,
 		RefreshTTL: time.Duration(s.JWTRefreshExpiration) * time.Second,
 		AdminLogin: s.AdminLogin, AdminPassword: s.AdminPassword, Dev: a.cfg.Dev,
+	}
+}
+
+// sensorRuntimeEnv lets python and node sensors run in their pack's
+// environment, built by the same manager (and DB lease) as the worker's.
+func (a *App) sensorRuntimeEnv() sensor.RuntimeEnvFunc {
+	mgr := runtimeenv.NewManager(a.store, a.cfg.RuntimeEnvsDir, a.cfg.PacksBaseDir, a.log.With("module", "sensor"))
+	return func(ctx context.Context, packRef string, rt store.Runtime) (sensor.RuntimeEnv, error) {
+		e, err := mgr.Ensure(ctx, packRef, rt)
+		return sensor.RuntimeEnv{Dir: e.Dir, Interpreter: e.Interpreter, Args: e.Args, Vars: e.Vars}, err
 	}
 }

@@ -2,12 +2,16 @@ package executor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/rules"
 	"github.com/attune-system/attune/modules/store"
 )
 
@@ -21,22 +25,96 @@ type Deps struct {
 	DefaultTimeout time.Duration
 }
 
-// Module is the executor module.
+// Module is the executor module: event processor, enforcement processor,
+// scheduler, completion listener and reaper. Every handler reloads rows by
+// id and changes them by compare-and-set, so any number of executors may
+// consume the same queues and messages may be delivered more than once.
 type Module struct {
-	d Deps
+	d     Deps
+	log   *slog.Logger
+	cache *rules.Cache
+
+	mu        sync.Mutex
+	consumers []bus.Consumer
+	stop      context.CancelFunc
+	reaperWG  sync.WaitGroup
 }
 
 // New builds the executor module.
 func New(d Deps) (*Module, error) {
-	return &Module{d: d}, nil
+	if d.Store == nil || d.Bus == nil {
+		return nil, errors.New("executor: Store and Bus are required")
+	}
+	if d.Config == (Config{}) {
+		d.Config = Defaults()
+	}
+	if err := d.Config.Validate(); err != nil {
+		return nil, err
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Module{d: d, log: log, cache: rules.NewCache(0)}, nil
 }
 
-// Start subscribes to events, enforcements and completions.
+// Start subscribes to events, enforcements, execution requests and
+// completions, and starts the reaper.
 func (m *Module) Start(ctx context.Context) error {
+	subs := []struct {
+		spec bus.QueueSpec
+		h    bus.Handler
+	}{
+		{bus.SpecExecutorEvents, m.handleEvent},
+		{bus.SpecEnforcements, m.handleEnforcement},
+		{bus.SpecExecutionRequests, m.handleRequested},
+		{bus.SpecExecutionComplete, m.handleCompleted},
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range subs {
+		c, err := m.d.Bus.Consume(ctx, s.spec, s.h)
+		if err != nil {
+			m.closeConsumersLocked()
+			return fmt.Errorf("executor: consume %s: %w", s.spec.Name, err)
+		}
+		m.consumers = append(m.consumers, c)
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stop = cancel
+	m.reaperWG.Add(1)
+	go func() {
+		defer m.reaperWG.Done()
+		m.runReaper(rctx)
+	}()
 	return nil
 }
 
 // Stop stops consuming; unacked messages return to their queues.
 func (m *Module) Stop(ctx context.Context) error {
-	return nil
+	m.mu.Lock()
+	if m.stop != nil {
+		m.stop()
+	}
+	err := m.closeConsumersLocked()
+	m.mu.Unlock()
+	done := make(chan struct{})
+	go func() { m.reaperWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	}
+	return err
+}
+
+func (m *Module) closeConsumersLocked() error {
+	var errs []error
+	for _, c := range m.consumers {
+		if err := c.Close(); err != nil && !errors.Is(err, bus.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	m.consumers = nil
+	return errors.Join(errs...)
 }

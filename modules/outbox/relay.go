@@ -27,6 +27,9 @@ type Options struct {
 	BatchSize int32
 	// Lease hides claimed rows from other relays while this one publishes. Defaults to 30s.
 	Lease time.Duration
+	// Reserve hides rows committed in this process from other relays while
+	// this one publishes them straight from the commit hook. Defaults to 15s.
+	Reserve time.Duration
 }
 
 // Relay is the outbox module.
@@ -37,6 +40,8 @@ type Relay struct {
 	opts Options
 
 	wake      chan struct{}
+	mu        sync.Mutex
+	direct    []store.OutboxMessage // committed here, handed over by the store hook
 	cancel    context.CancelFunc
 	done      chan struct{}
 	stopOnce  sync.Once
@@ -55,6 +60,9 @@ func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Regist
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second
 	}
+	if opts.Reserve <= 0 {
+		opts.Reserve = 15 * time.Second
+	}
 	r := &Relay{st: st, bus: b, log: log, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	r.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_published_total", Help: "Outbox messages published and confirmed."})
 	r.failures = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_publish_failures_total", Help: "Outbox publish attempts that failed and will be retried."})
@@ -64,9 +72,17 @@ func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Regist
 	return r
 }
 
-// Kick asks the relay to run now; it never blocks. The store calls it after
-// any transaction that enqueued messages commits, which keeps the in-process
-// path free of polling latency.
+// handOver receives the due messages of a transaction committed in this
+// process (the store's commit hook): publishing them needs no query to find
+// them, which keeps each pipeline hop to one commit.
+func (r *Relay) handOver(msgs []store.OutboxMessage) {
+	r.mu.Lock()
+	r.direct = append(r.direct, msgs...)
+	r.mu.Unlock()
+	r.Kick()
+}
+
+// Kick asks the relay to run now; it never blocks.
 func (r *Relay) Kick() {
 	select {
 	case r.wake <- struct{}{}:
@@ -78,7 +94,7 @@ func (r *Relay) Kick() {
 func (r *Relay) Start(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.st.OnOutboxCommit(r.Kick)
+	r.st.OnOutboxCommit(r.handOver, r.opts.Reserve)
 	go r.loop(ctx)
 	return nil
 }
@@ -91,7 +107,7 @@ func (r *Relay) Stop(ctx context.Context) error {
 			close(r.done)
 			return
 		}
-		r.st.OnOutboxCommit(nil)
+		r.st.OnOutboxCommit(nil, 0)
 		r.cancel()
 	})
 	select {
@@ -113,6 +129,7 @@ func (r *Relay) loop(ctx context.Context) {
 		case <-r.wake:
 		case <-t.C:
 		}
+		r.relayDirect(ctx)
 		// Drain until the table has nothing due: a burst is relayed in
 		// consecutive batches rather than one batch per wake-up.
 		for ctx.Err() == nil {
@@ -135,6 +152,23 @@ func (r *Relay) loop(ctx context.Context) {
 	}
 }
 
+// relayDirect publishes what the commit hook handed over. Messages that
+// fail stay in the table and are retried by polling after their backoff.
+func (r *Relay) relayDirect(ctx context.Context) {
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		msgs := r.direct
+		r.direct = nil
+		r.mu.Unlock()
+		if len(msgs) == 0 {
+			return
+		}
+		if err := r.publish(ctx, msgs); err != nil {
+			r.log.Warn("outbox relay", "err", err)
+		}
+	}
+}
+
 // RelayOnce claims one batch, publishes it and marks what the broker
 // confirmed. It returns how many rows it claimed.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
@@ -142,6 +176,11 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim: %w", err)
 	}
+	return len(msgs), r.publish(ctx, msgs)
+}
+
+// publish sends msgs in order and records the outcome of each.
+func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage) error {
 	var ok []int64
 	for _, m := range msgs {
 		err := r.bus.Publish(ctx, m.Exchange, m.RoutingKey, bus.Message{
@@ -162,9 +201,9 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	}
 	if len(ok) > 0 {
 		if _, err := r.st.OutboxMarkPublished(ctx, ok...); err != nil {
-			return len(msgs), fmt.Errorf("mark published: %w", err)
+			return fmt.Errorf("mark published: %w", err)
 		}
 		r.published.Add(float64(len(ok)))
 	}
-	return len(msgs), nil
+	return nil
 }

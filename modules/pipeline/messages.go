@@ -48,6 +48,12 @@ type EnforcementCreated struct {
 type ExecutionRequested struct {
 	ExecutionID int64  `json:"execution_id"`
 	ActionRef   string `json:"action_ref"`
+	// WaitingSince is set on the scheduler's own delayed re-requests while no
+	// worker is eligible; the execution fails as unschedulable once it is
+	// older than the configured bound.
+	WaitingSince *time.Time `json:"waiting_since,omitempty"`
+	// Retry numbers those re-requests, for their backoff.
+	Retry int `json:"retry,omitempty"`
 }
 
 // ExecutionDispatch hands an execution to one worker (routing key

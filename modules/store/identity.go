@@ -125,3 +125,24 @@ func (d *DB) IdentityDelete(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// IdentityListPage returns identities newest first, limit rows after
+// skipping offset.
+func (d *DB) IdentityListPage(ctx context.Context, offset, limit int32) ([]Identity, error) {
+	rows, err := d.q.IdentityListPage(ctx, d.db, dbsqlc.IdentityListPageParams{PageOffset: offset, PageLimit: limit})
+	if err != nil {
+		return nil, interpretError(err, "list identities")
+	}
+	out := make([]Identity, len(rows))
+	for i, r := range rows {
+		out[i] = identityFromRow(r)
+	}
+	return out, nil
+}
+
+// IdentityCountHuman counts identities with a password (those that can log
+// in); the first-run admin bootstrap runs when it is 0.
+func (d *DB) IdentityCountHuman(ctx context.Context) (int64, error) {
+	n, err := d.q.IdentityCountHuman(ctx, d.db)
+	return n, interpretError(err, "count identities")
+}

@@ -58,8 +58,12 @@ func (t *Tx) OutboxEnqueue(ctx context.Context, m NewOutboxMessage) (OutboxMessa
 		return OutboxMessage{}, domain.NewValidationError("payload", "must be valid JSON")
 	}
 	var at *time.Time
-	if !m.AvailableAt.IsZero() {
+	due := m.AvailableAt.IsZero()
+	if !due {
 		at = &m.AvailableAt
+	} else if t.reserve > 0 {
+		reserved := time.Now().Add(t.reserve)
+		at = &reserved
 	}
 	row, err := t.q.OutboxInsert(ctx, t.db, dbsqlc.OutboxInsertParams{
 		Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,
@@ -68,10 +72,11 @@ func (t *Tx) OutboxEnqueue(ctx context.Context, m NewOutboxMessage) (OutboxMessa
 	if err != nil {
 		return OutboxMessage{}, interpretError(err, "enqueue outbox message")
 	}
-	if t.enqueued != nil {
-		*t.enqueued = true
+	msg := outboxFromRow(row)
+	if due && t.pending != nil {
+		*t.pending = append(*t.pending, msg)
 	}
-	return outboxFromRow(row), nil
+	return msg, nil
 }
 
 // OutboxClaimBatch claims up to limit due messages for this relay and hides
@@ -85,7 +90,7 @@ func (s *Store) OutboxClaimBatch(ctx context.Context, limit int32, lease time.Du
 	if lease <= 0 {
 		return nil, domain.NewValidationError("lease", "must be positive")
 	}
-	rows, err := s.q.OutboxClaimBatch(ctx, s.db, dbsqlc.OutboxClaimBatchParams{
+	rows, err := s.q.OutboxClaimBatch(ctx, s.relaxed, dbsqlc.OutboxClaimBatchParams{
 		BatchSize: limit, LeaseSeconds: lease.Seconds(),
 	})
 	if err != nil {
@@ -106,7 +111,7 @@ func (s *Store) OutboxMarkPublished(ctx context.Context, ids ...int64) (int64, e
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n, err := s.q.OutboxMarkPublished(ctx, s.db, ids)
+	n, err := s.q.OutboxMarkPublished(ctx, s.relaxed, ids)
 	if err != nil {
 		return 0, interpretError(err, "mark outbox published")
 	}
@@ -120,7 +125,7 @@ func (s *Store) OutboxMarkFailed(ctx context.Context, id int64, retryAfter time.
 	if cause != nil {
 		msg = cause.Error()
 	}
-	n, err := s.q.OutboxMarkFailed(ctx, s.db, dbsqlc.OutboxMarkFailedParams{
+	n, err := s.q.OutboxMarkFailed(ctx, s.relaxed, dbsqlc.OutboxMarkFailedParams{
 		ID: id, LastError: &msg, RetryAfterSeconds: retryAfter.Seconds(),
 	})
 	if err != nil {

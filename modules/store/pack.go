@@ -113,3 +113,55 @@ func (d *DB) PackDelete(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// PackLock serialises registration, upgrade and removal of one pack across
+// processes until the transaction ends. Only meaningful inside a Tx.
+func (t *Tx) PackLock(ctx context.Context, ref string) error {
+	return interpretError(t.q.PackLockXact(ctx, t.db, ref), fmt.Sprintf("lock pack %q", ref))
+}
+
+// PackComponentRefs lists, per kind, the component refs a pack's files
+// define; see PackForeignComponents.
+type PackComponentRefs struct {
+	Actions, Triggers, Rules, Sensors, Runtimes, Policies, PermissionSets, Workflows []string
+}
+
+// ForeignComponent is an existing component owned by another pack (Owner ""
+// means no pack).
+type ForeignComponent struct {
+	Kind, Ref, Owner string
+}
+
+// PackForeignComponents returns the components among refs that exist but are
+// not owned by packRef: registering packRef must not overwrite them.
+func (d *DB) PackForeignComponents(ctx context.Context, packRef string, refs PackComponentRefs) ([]ForeignComponent, error) {
+	rows, err := d.q.PackForeignComponents(ctx, d.db, dbsqlc.PackForeignComponentsParams{
+		PackRef: packRef, ActionRefs: nonNil(refs.Actions), TriggerRefs: nonNil(refs.Triggers),
+		RuleRefs: nonNil(refs.Rules), SensorRefs: nonNil(refs.Sensors), RuntimeRefs: nonNil(refs.Runtimes),
+		PolicyRefs: nonNil(refs.Policies), PermissionSetRefs: nonNil(refs.PermissionSets),
+		WorkflowRefs: nonNil(refs.Workflows),
+	})
+	if err != nil {
+		return nil, interpretError(err, "check component owners")
+	}
+	out := make([]ForeignComponent, len(rows))
+	for i, r := range rows {
+		out[i] = ForeignComponent{Kind: r.Kind, Ref: r.Ref, Owner: r.Owner}
+	}
+	return out, nil
+}
+
+// PackCounts is how many components of each kind a pack has.
+type PackCounts struct {
+	Actions, Triggers, Rules, Sensors, Runtimes, Policies, PermissionSets, Workflows int64
+}
+
+// PackComponentCounts counts a pack's components.
+func (d *DB) PackComponentCounts(ctx context.Context, packID int64) (PackCounts, error) {
+	r, err := d.q.PackComponentCounts(ctx, d.db, packID)
+	if err != nil {
+		return PackCounts{}, interpretError(err, fmt.Sprintf("count components of pack %d", packID))
+	}
+	return PackCounts{Actions: r.Actions, Triggers: r.Triggers, Rules: r.Rules, Sensors: r.Sensors,
+		Runtimes: r.Runtimes, Policies: r.Policies, PermissionSets: r.PermissionSets, Workflows: r.Workflows}, nil
+}

@@ -40,8 +40,13 @@ type DB struct {
 // Store owns the pool. It is safe for concurrent use.
 type Store struct {
 	DB
-	pool       *pgxpool.Pool
-	outboxHook atomic.Pointer[func()]
+	pool *pgxpool.Pool
+	// relaxed commits without waiting for the WAL flush. It runs only the
+	// outbox relay's bookkeeping, where losing the last writes in a crash
+	// means a re-publish, which consumers absorb: that takes two fsyncs off
+	// every hop of the pipeline.
+	relaxed    *pgxpool.Pool
+	outboxHook atomic.Pointer[outboxHook]
 }
 
 // Open connects a pool to dsn and verifies it with a ping.
@@ -61,9 +66,18 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)
 	}
-	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool}
-	if err := s.Ping(ctx); err != nil {
+	rc := pc.Copy()
+	rc.MaxConns = 2
+	rc.MinConns = 0
+	rc.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	relaxed, err := pgxpool.NewWithConfig(ctx, rc)
+	if err != nil {
 		pool.Close()
+		return nil, fmt.Errorf("create pool: %w", err)
+	}
+	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool, relaxed: relaxed}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -78,7 +92,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes every pool connection; in-flight queries finish first.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.pool.Close()
+	s.relaxed.Close()
+}
 
 // Pool exposes the pool for what sqlc cannot express, chiefly LISTEN in the
 // notifier and the schema gate.

@@ -26,3 +26,32 @@ func (d *DB) TimerFireRecord(ctx context.Context, ruleID int64, scheduledFor tim
 	}
 	return false, err
 }
+
+// TimerFire is one recorded fire of a timer rule.
+type TimerFire struct {
+	ID           int64
+	RuleID       int64
+	ScheduledFor time.Time
+	EventID      *int64
+	Created      time.Time
+}
+
+// TimerFireLatest returns the most recent recorded fire of a rule, or
+// domain.ErrNotFound when it never fired. Sensors resume from it, so a
+// restarted or second sensor process never re-fires an earlier slot.
+func (d *DB) TimerFireLatest(ctx context.Context, ruleID int64) (TimerFire, error) {
+	row, err := d.q.TimerFireLatest(ctx, d.db, ruleID)
+	if err != nil {
+		return TimerFire{}, interpretError(err, fmt.Sprintf("latest timer fire of rule %d", ruleID))
+	}
+	return TimerFire{ID: row.ID, RuleID: row.RuleID, ScheduledFor: row.ScheduledFor, EventID: row.EventID, Created: row.Created}, nil
+}
+
+// TimerFireCount returns how many fires a rule has recorded.
+func (d *DB) TimerFireCount(ctx context.Context, ruleID int64) (int64, error) {
+	n, err := d.q.TimerFireCountByRule(ctx, d.db, ruleID)
+	if err != nil {
+		return 0, interpretError(err, fmt.Sprintf("count timer fires of rule %d", ruleID))
+	}
+	return n, nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -12,47 +13,64 @@ import (
 type Tx struct {
 	DB
 	tx pgx.Tx
-	// enqueued is shared with savepoints so the outer commit knows whether
-	// any level wrote an outbox row.
-	enqueued *bool
+	// pending collects outbox messages due at once, shared with savepoints,
+	// for the commit hook; reserve hides them from polling relays meanwhile.
+	pending *[]OutboxMessage
+	reserve time.Duration
+}
+
+// outboxHook is what OnOutboxCommit installs.
+type outboxHook struct {
+	fn      func([]OutboxMessage)
+	reserve time.Duration
 }
 
 // InTx runs fn in a transaction and commits if fn returns nil. If fn returns
 // an error or panics, the transaction is rolled back (pgx.BeginFunc defers
 // the rollback), so callers never write rollback branches.
 //
-// When the committed transaction enqueued outbox messages, the hook set by
-// OnOutboxCommit runs, so the relay in this process publishes them at once.
+// When the committed transaction enqueued outbox messages that are due at
+// once, the hook set by OnOutboxCommit receives them, so the relay in this
+// process publishes them without a round trip to find them.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	enqueued := false
+	var pending []OutboxMessage
+	hook := s.outboxHook.Load()
+	var reserve time.Duration
+	if hook != nil {
+		reserve = hook.reserve
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(ptx pgx.Tx) error {
-		return fn(&Tx{DB: DB{db: ptx, q: s.q}, tx: ptx, enqueued: &enqueued})
+		return fn(&Tx{DB: DB{db: ptx, q: s.q}, tx: ptx, pending: &pending, reserve: reserve})
 	})
-	if err == nil && enqueued {
-		if hook := s.outboxHook.Load(); hook != nil {
-			(*hook)()
-		}
+	if err == nil && len(pending) > 0 && hook != nil {
+		hook.fn(pending)
 	}
 	return err
 }
 
-// OnOutboxCommit sets the function called after a transaction that enqueued
-// outbox messages commits (nil clears it). It must not block.
-func (s *Store) OnOutboxCommit(fn func()) {
+// OnOutboxCommit sets the function that receives the due outbox messages of
+// each committed transaction (nil clears it). While it is set, those rows are
+// enqueued invisible to polling relays for reserve, so the local relay can
+// publish them alone; if this process dies first, they surface after reserve.
+// fn must not block.
+func (s *Store) OnOutboxCommit(fn func([]OutboxMessage), reserve time.Duration) {
 	if fn == nil {
 		s.outboxHook.Store(nil)
 		return
 	}
-	s.outboxHook.Store(&fn)
+	s.outboxHook.Store(&outboxHook{fn: fn, reserve: reserve})
 }
 
 // InTx on a Tx opens a savepoint: fn's work is undone alone if it fails,
 // leaving the outer transaction usable.
 func (t *Tx) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	mark := len(*t.pending)
 	err := pgx.BeginFunc(ctx, t.tx, func(sp pgx.Tx) error {
-		return fn(&Tx{DB: DB{db: sp, q: t.q}, tx: sp, enqueued: t.enqueued})
+		return fn(&Tx{DB: DB{db: sp, q: t.q}, tx: sp, pending: t.pending, reserve: t.reserve})
 	})
 	if err != nil {
+		// The savepoint's messages were rolled back with it.
+		*t.pending = (*t.pending)[:mark]
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	return nil

@@ -2,7 +2,10 @@ package worker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,24 +28,169 @@ type Deps struct {
 	RuntimeEnvsDir string
 	DataDir        string
 	DefaultTimeout time.Duration
+	// Envs prepares per-pack runtime environments (virtualenv, node_modules)
+	// and detects runtimes. Nil uses runtimeenv.NewManager over the dirs
+	// above.
+	Envs EnvProvider
 }
 
-// Module is the worker module.
+// Module is the worker module: it registers a worker row, heartbeats it and
+// the leases of its running executions, and runs the executions dispatched
+// to its per-worker queue.
 type Module struct {
-	d Deps
+	d      Deps
+	log    *slog.Logger
+	met    *metrics
+	tokens *security.TokenIssuer
+	box    *security.SecretBox
+	envs   EnvProvider
+
+	workerID int64
+	runtimes []string
+	sem      chan struct{}
+
+	mu      sync.Mutex
+	runs    map[int64]*run
+	cancels *pendingCancels
+
+	dispatchC, cancelC bus.Consumer
+	// life bounds background work (heartbeats, completion retries); it is
+	// cancelled at the very end of Stop.
+	life     context.Context
+	stopLife context.CancelFunc
+	hbStop   chan struct{}
+	hbDone   chan struct{}
+	runsWG   sync.WaitGroup
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
-// New builds the worker module.
+// New builds the worker module. It validates what Start would otherwise
+// fail on late: the JWT secret used for execution tokens.
 func New(d Deps) (*Module, error) {
-	return &Module{d: d}, nil
+	if d.Store == nil || d.Bus == nil {
+		return nil, errors.New("worker: Store and Bus are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.APIURL == nil {
+		d.APIURL = func() string { return "" }
+	}
+	if d.DefaultTimeout <= 0 {
+		d.DefaultTimeout = 600 * time.Second
+	}
+	tokens, err := security.NewTokenIssuer([]byte(d.Security.JWTSecret), nil)
+	if err != nil {
+		return nil, fmt.Errorf("worker: execution tokens: %w", err)
+	}
+	m := &Module{
+		d: d, log: d.Log, tokens: tokens,
+		met:     newMetrics(d.Metrics),
+		runs:    map[int64]*run{},
+		cancels: newPendingCancels(pendingCancelMax, pendingCancelTTL),
+		sem:     make(chan struct{}, max(d.Config.MaxConcurrentTasks, 1)),
+		envs:    d.Envs,
+	}
+	if d.Security.EncryptionKey != "" {
+		// Without a key, encrypted keys cannot be delivered; executions that
+		// need one fail with a clear error instead of the worker refusing to run.
+		if m.box, err = security.NewSecretBox(d.Security.EncryptionKey); err != nil {
+			return nil, fmt.Errorf("worker: secret box: %w", err)
+		}
+	}
+	if m.envs == nil {
+		m.envs = defaultEnvProvider(d)
+	}
+	return m, nil
 }
 
-// Start registers the worker, starts heartbeats and consumes its queue.
+// WorkerID is the database id of this worker once Start returned.
+func (m *Module) WorkerID() int64 { return m.workerID }
+
+// Start registers the worker, starts heartbeats and consumes its queues.
 func (m *Module) Start(ctx context.Context) error {
+	m.life, m.stopLife = context.WithCancel(context.Background())
+	if err := m.register(ctx); err != nil {
+		m.stopLife()
+		return err
+	}
+	id := fmt.Sprint(m.workerID)
+	dispatch, _, cancel, _ := bus.WorkerQueues(id)
+	dispatch.Prefetch = cap(m.sem) + 2
+	var err error
+	if m.cancelC, err = m.d.Bus.Consume(ctx, cancel, m.onCancel); err != nil {
+		m.stopLife()
+		return fmt.Errorf("worker: consume %s: %w", cancel.Name, err)
+	}
+	if m.dispatchC, err = m.d.Bus.Consume(ctx, dispatch, m.onDispatch); err != nil {
+		_ = m.cancelC.Close()
+		m.stopLife()
+		return fmt.Errorf("worker: consume %s: %w", dispatch.Name, err)
+	}
+	m.hbStop, m.hbDone = make(chan struct{}), make(chan struct{})
+	go m.heartbeatLoop()
+	m.log.Info("worker started", "worker_id", m.workerID, "runtimes", m.runtimes, "max_concurrent", cap(m.sem))
 	return nil
 }
 
-// Stop stops taking work and drains running actions within ctx.
+// Stop stops taking work and drains running actions within ctx. Actions
+// still running at the deadline are killed; those whose action says
+// on_worker_lost=abandon are marked abandoned (fenced), the others are left
+// to the executor's reaper once their lease lapses.
 func (m *Module) Stop(ctx context.Context) error {
-	return nil
+	m.stopOnce.Do(func() { m.stopErr = m.stop(ctx) })
+	return m.stopErr
+}
+
+func (m *Module) stop(ctx context.Context) error {
+	if m.life == nil {
+		return nil // Start never ran
+	}
+	var errs []error
+	if m.dispatchC != nil {
+		// No new claims; handlers waiting for a slot give their message back.
+		errs = append(errs, m.dispatchC.Close())
+	}
+	drained := make(chan struct{})
+	go func() { m.runsWG.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		n := m.killAll()
+		m.log.Warn("worker: shutdown deadline reached, killing running actions", "count", n)
+		// The runner needs KillGrace to escalate to SIGKILL; the completion
+		// (abandoned) write needs a moment more.
+		select {
+		case <-drained:
+		case <-time.After(m.d.Config.KillGrace + 5*time.Second):
+			errs = append(errs, errors.New("worker: actions still running after kill"))
+		}
+	}
+	if m.cancelC != nil {
+		errs = append(errs, m.cancelC.Close())
+	}
+	if m.hbStop != nil {
+		close(m.hbStop)
+		<-m.hbDone
+	}
+	m.stopLife()
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.d.Store.WorkerMarkInactive(dctx, m.workerID); err != nil {
+		errs = append(errs, fmt.Errorf("worker: mark inactive: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// killAll cancels every running action for shutdown and returns how many.
+func (m *Module) killAll() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.runs {
+		r.shutdown.Store(true)
+		r.cancel()
+	}
+	return len(m.runs)
 }

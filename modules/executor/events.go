@@ -1,0 +1,132 @@
+package executor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/domain"
+	"github.com/attune-system/attune/modules/pipeline"
+	"github.com/attune-system/attune/modules/store"
+)
+
+// handleEvent is the event processor (spec §6): it evaluates the enabled
+// rules of the event's trigger and fires each match. Each rule fires in its
+// own transaction (enforcement + execution + outbox), so a failure on one
+// rule is retried by redelivery without re-firing the others: the unique
+// (rule, event) enforcement makes the rerun a no-op for them.
+func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
+	var msg pipeline.EventCreated
+	if err := json.Unmarshal(d.Payload, &msg); err != nil {
+		return bus.Permanent(fmt.Errorf("decode EventCreated: %w", err))
+	}
+	_, err := m.ProcessEvent(ctx, msg.EventID)
+	if errors.Is(err, domain.ErrNotFound) {
+		m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
+		return nil
+	}
+	return err
+}
+
+// ProcessEvent evaluates one event against its rules and returns the
+// enforcements it created (none for a re-evaluation).
+func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.FireResult, error) {
+	st := m.d.Store
+	ev, err := st.EventGet(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := m.candidateRules(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	evc, err := pipeline.EventContextOf(ev)
+	if err != nil {
+		// A payload that is not JSON cannot match anything; say why once.
+		m.log.Warn("event payload undecodable, no rule evaluated", "event_id", ev.ID, "err", err)
+		return nil, nil
+	}
+	var fired []pipeline.FireResult
+	var errs []error
+	for _, r := range candidates {
+		cond, err := m.cache.Get(r.ID, r.Updated, r.Conditions)
+		if err != nil {
+			m.log.Warn("rule conditions do not compile; rule skipped", "rule", r.Ref, "err", err)
+			continue
+		}
+		if !cond.Match(evc) {
+			continue
+		}
+		var res pipeline.FireResult
+		err = st.InTx(ctx, func(tx *store.Tx) error {
+			res, err = pipeline.FireRule(ctx, tx, ev, evc, r)
+			if err != nil || res.Execution == nil || res.Execution.Status != pipeline.StatusRequested {
+				return err
+			}
+			// Schedule in the same transaction: one commit instead of a
+			// second bus hop on the event → action path. The
+			// ExecutionRequested message still goes out and finds the
+			// execution already scheduled, which the scheduler ignores.
+			return m.schedule(ctx, tx, pipeline.ExecutionRequested{ExecutionID: res.Execution.ID, ActionRef: res.Execution.ActionRef})
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("event %d rule %s: %w", ev.ID, r.Ref, err))
+			continue
+		}
+		if res.Created {
+			fired = append(fired, res)
+			m.log.Debug("rule fired", "event_id", ev.ID, "rule", r.Ref, "enforcement_id", res.Enforcement.ID)
+		}
+	}
+	return fired, errors.Join(errs...)
+}
+
+// candidateRules are the enabled rules on the event's trigger, or only the
+// event's own rule when it names one (e.g. a timer fire).
+func (m *Module) candidateRules(ctx context.Context, ev store.Event) ([]store.Rule, error) {
+	if ev.Rule == nil {
+		return m.d.Store.RuleListEnabledByTriggerRef(ctx, ev.TriggerRef)
+	}
+	r, err := m.d.Store.RuleGet(ctx, *ev.Rule)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !r.Enabled || r.TriggerRef != ev.TriggerRef {
+		return nil, nil
+	}
+	return []store.Rule{r}, nil
+}
+
+// handleEnforcement is the enforcement processor. Our event processor
+// resolves enforcements in the transaction that creates them, so for those
+// the message is informational; an enforcement still `created` (written by
+// another producer) is processed here.
+func (m *Module) handleEnforcement(ctx context.Context, d bus.Delivery) error {
+	var msg pipeline.EnforcementCreated
+	if err := json.Unmarshal(d.Payload, &msg); err != nil {
+		return bus.Permanent(fmt.Errorf("decode EnforcementCreated: %w", err))
+	}
+	enf, err := m.d.Store.EnforcementGet(ctx, msg.EnforcementID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	}
+	if err != nil || enf.Status != pipeline.EnforcementStatusCreated {
+		return err
+	}
+	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, nil, nil)
+		return err
+	})
+	if errors.Is(err, domain.ErrConflict) {
+		return nil // resolved concurrently
+	}
+	return err
+}

@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/domain"
+	"github.com/attune-system/attune/modules/rules"
+	"github.com/attune-system/attune/modules/store"
+)
+
+// Enforcement statuses (enforcement_status_enum).
+const (
+	EnforcementStatusCreated   = "created"
+	EnforcementStatusProcessed = "processed"
+	EnforcementStatusDisabled  = "disabled"
+)
+
+// EventContextOf decodes an event for rule conditions and templates. Numbers
+// stay json.Number so large integers survive templating unchanged.
+func EventContextOf(ev store.Event) (rules.EventContext, error) {
+	ec := rules.EventContext{ID: ev.ID, TriggerRef: ev.TriggerRef, Created: ev.Created}
+	if len(ev.Payload) == 0 {
+		return ec, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&ec.Payload); err != nil {
+		return ec, fmt.Errorf("event %d payload: %w", ev.ID, err)
+	}
+	return ec, nil
+}
+
+// FireResult is what FireRule did.
+type FireResult struct {
+	Enforcement store.Enforcement
+	// Execution is nil when the enforcement was disabled or already existed.
+	Execution *store.Execution
+	// Created is false when (rule, event) already had an enforcement: a
+	// re-evaluated event fires each rule at most once.
+	Created bool
+}
+
+// FireRule records, in tx, that rule matched ev: the enforcement (unique per
+// rule and event; a duplicate is a no-op), its execution via RequestExecution
+// and the enforcement's resolution, plus EnforcementCreated for observers.
+// Templates that fail to resolve give a failed execution carrying the
+// template error; a rule whose action is gone gives a disabled enforcement.
+func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.EventContext, rule store.Rule) (FireResult, error) {
+	var packConfig map[string]any
+	if p, err := tx.PackGet(ctx, rule.Pack); err == nil {
+		packConfig = decodeObject(p.Config)
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return FireResult{}, err
+	}
+	params, perr := rules.ResolveParams(rule.ActionParams, rules.TemplateContext{
+		Event: evc, PackConfig: packConfig, RuleID: rule.ID, RuleRef: rule.Ref,
+	})
+	var config json.RawMessage
+	if perr == nil {
+		b, err := json.Marshal(params)
+		if err != nil {
+			return FireResult{}, fmt.Errorf("rule %s: resolved params: %w", rule.Ref, err)
+		}
+		config = b
+	}
+	enf, created, err := tx.EnforcementInsert(ctx, store.NewEnforcement{
+		Rule: &rule.ID, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef, Config: config, Event: &ev.ID,
+		Payload: ev.Payload, Condition: "all", Conditions: rule.Conditions,
+	})
+	if err != nil {
+		return FireResult{}, err
+	}
+	res := FireResult{Enforcement: enf, Created: created}
+	if !created {
+		return res, nil
+	}
+	if err := Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyEnforcementCreated, TypeEnforcementCreated,
+		EnforcementCreated{EnforcementID: enf.ID, RuleID: &rule.ID, RuleRef: rule.Ref, EventID: ev.ID, TriggerRef: ev.TriggerRef},
+	); err != nil {
+		return res, err
+	}
+	res.Enforcement, res.Execution, err = ProcessEnforcement(ctx, tx, enf, &rule, params, perr)
+	return res, err
+}
+
+// ProcessEnforcement resolves an enforcement still `created`, in tx: a
+// missing or disabled rule, or a rule whose action is gone, disables it;
+// otherwise it requests the execution (params, or a failure with perr) and
+// marks the enforcement processed. rule nil means "reload enf.Rule".
+func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule *store.Rule,
+	params map[string]any, perr error) (store.Enforcement, *store.Execution, error) {
+	if enf.Status != EnforcementStatusCreated {
+		return enf, nil, nil
+	}
+	if rule == nil && enf.Rule != nil {
+		r, err := tx.RuleGet(ctx, *enf.Rule)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return enf, nil, err
+		}
+		if err == nil && r.Enabled {
+			rule = &r
+		}
+	}
+	if rule == nil || rule.Action == nil {
+		done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusDisabled)
+		return done, nil, err
+	}
+	action, err := tx.ActionGet(ctx, *rule.Action)
+	if errors.Is(err, domain.ErrNotFound) {
+		done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusDisabled)
+		return done, nil, err
+	}
+	if err != nil {
+		return enf, nil, err
+	}
+	if params == nil && perr == nil {
+		params = decodeObject(enf.Config)
+	}
+	ex, err := RequestExecution(ctx, tx, NewExecution{
+		ActionRef: action.Ref, Params: params, ParamsError: perr, Enforcement: &enf.ID,
+		Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs,
+	})
+	if err != nil {
+		return enf, nil, fmt.Errorf("rule %s: request execution: %w", rule.Ref, err)
+	}
+	done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusProcessed)
+	return done, &ex, err
+}
+
+// decodeObject decodes a JSON object, keeping numbers exact; anything else
+// (null, empty, not an object) gives nil.
+func decodeObject(raw json.RawMessage) map[string]any {
+	if len(raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil {
+		return nil
+	}
+	return m
+}

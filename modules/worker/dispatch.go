@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/domain"
+	"github.com/attune-system/attune/modules/pipeline"
+	"github.com/attune-system/attune/modules/store"
+)
+
+// run is one claimed attempt executing on this worker.
+type run struct {
+	ex     store.Execution // as claimed: Fence is this attempt's token
+	action store.Action
+	// cancel stops the process (SIGTERM → grace → SIGKILL).
+	cancel context.CancelFunc
+	ctx    context.Context
+	// received is when the dispatch arrived, for the launch-latency metric.
+	received time.Time
+	// stale: the lease was lost (fence moved on); write nothing.
+	stale atomic.Bool
+	// shutdown: killed because the worker stopped.
+	shutdown atomic.Bool
+	// written: the result is committed; a refused renewal after it is
+	// expected, not a lost lease.
+	written atomic.Bool
+}
+
+// statusChanged is the payload of the status-change notifications
+// the worker enqueues (routing key execution.status.changed).
+type statusChanged struct {
+	ExecutionID    int64  `json:"execution_id"`
+	ActionRef      string `json:"action_ref"`
+	PreviousStatus string `json:"previous_status"`
+	Status         string `json:"status"`
+	WorkerID       int64  `json:"worker_id"`
+}
+
+// onDispatch handles ExecutionDispatch: claim (fenced), then run in the
+// background. The message is acked only after the claim committed; a
+// dispatch that no longer matches the row is acked and dropped.
+func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
+	received := time.Now()
+	var msg pipeline.ExecutionDispatch
+	if err := json.Unmarshal(d.Payload, &msg); err != nil || msg.ExecutionID == 0 {
+		return bus.Permanent(fmt.Errorf("worker: malformed ExecutionDispatch: %v", err))
+	}
+	if msg.WorkerID != m.workerID {
+		m.log.Warn("worker: dispatch for another worker dropped", "execution_id", msg.ExecutionID, "worker_id", msg.WorkerID)
+		return nil
+	}
+	// A slot first: the prefetch (cap+2) lets two dispatches wait here; if
+	// the consumer closes meanwhile they return to the queue unclaimed.
+	select {
+	case m.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	started := false
+	defer func() {
+		if !started {
+			<-m.sem
+		}
+	}()
+	ex, err := m.d.Store.ExecutionGet(ctx, msg.ExecutionID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if ex.Status != "scheduled" || ex.Worker == nil || *ex.Worker != m.workerID || ex.Fence != msg.Fence {
+		m.log.Debug("worker: stale or duplicate dispatch dropped", "execution_id", ex.ID, "status", ex.Status, "fence", ex.Fence, "msg_fence", msg.Fence)
+		return nil
+	}
+	claimed, err := m.claim(ctx, msg)
+	if errors.Is(err, domain.ErrConflict) {
+		m.log.Debug("worker: claim lost", "execution_id", msg.ExecutionID, "err", err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	r := &run{ex: claimed, received: received}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	m.mu.Lock()
+	m.runs[claimed.ID] = r
+	m.mu.Unlock()
+	if m.cancels.take(claimed.ID) {
+		r.cancel() // the cancel arrived before the dispatch
+	}
+	m.met.running.Inc()
+	m.runsWG.Add(1)
+	started = true
+	go m.execute(r)
+	return nil
+}
+
+// claim moves the execution to running with a new fence and lease and
+// enqueues ExecutionStatusChanged in the same transaction.
+func (m *Module) claim(ctx context.Context, msg pipeline.ExecutionDispatch) (store.Execution, error) {
+	var claimed store.Execution
+	err := m.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		claimed, err = tx.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, m.d.Config.LeaseTimeout)
+		if err != nil {
+			return err
+		}
+		return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionStatusChanged,
+			pipeline.TypeExecutionStatus, statusChanged{
+				ExecutionID: claimed.ID, ActionRef: claimed.ActionRef, PreviousStatus: "scheduled",
+				Status: "running", WorkerID: m.workerID,
+			})
+	})
+	return claimed, err
+}

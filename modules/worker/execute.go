@@ -1,0 +1,160 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/domain"
+	"github.com/attune-system/attune/modules/pipeline"
+	"github.com/attune-system/attune/modules/runner"
+	"github.com/attune-system/attune/modules/store"
+)
+
+const (
+	completeBackoffMin = 100 * time.Millisecond
+	completeBackoffMax = 5 * time.Second
+	shutdownError      = "Worker shut down before the action finished"
+)
+
+// execute runs one claimed attempt and records its outcome. It owns the
+// concurrency slot taken in onDispatch.
+func (m *Module) execute(r *run) {
+	defer func() {
+		m.mu.Lock()
+		delete(m.runs, r.ex.ID)
+		m.mu.Unlock()
+		m.met.running.Dec()
+		<-m.sem
+		m.runsWG.Done()
+	}()
+	defer r.cancel()
+	res := m.launchAndWait(r)
+	if r.stale.Load() {
+		m.log.Warn("worker: lease lost while running; result dropped", "execution_id", r.ex.ID, "fence", r.ex.Fence)
+		return
+	}
+	status := res.Status
+	if r.shutdown.Load() {
+		if r.action.OnWorkerLost == "retry" {
+			// The reaper requeues it once the lease lapses; writing
+			// anything here would race a newer attempt for nothing.
+			m.log.Warn("worker: action killed at shutdown, left to the reaper for retry", "execution_id", r.ex.ID)
+			return
+		}
+		status = "abandoned"
+		res.JSON["error"] = shutdownError
+		delete(res.JSON, "cancelled")
+	}
+	m.complete(r, status, res.JSON)
+}
+
+// launchAndWait builds and runs the attempt; a failure to build or start it
+// becomes a failed result rather than an error.
+func (m *Module) launchAndWait(r *run) *runner.Result {
+	start := time.Now()
+	fail := func(err error) *runner.Result {
+		m.log.Warn("worker: action could not be launched", "execution_id", r.ex.ID, "err", err)
+		return &runner.Result{Status: runner.StatusFailed, ExitCode: -1, JSON: map[string]any{
+			"succeeded": false, "exit_code": -1, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
+		}}
+	}
+	act, err := m.loadAction(m.life, r.ex)
+	if err != nil {
+		return fail(err)
+	}
+	r.action = act
+	l, err := m.buildLaunch(m.life, r.ex, act)
+	if err != nil {
+		return fail(err)
+	}
+	m.met.launch.Observe(time.Since(r.received).Seconds())
+	if l.builtin == "http_request" {
+		return runHTTPRequest(r.ctx, l.spec)
+	}
+	res, err := runner.Run(r.ctx, l.spec)
+	if res == nil {
+		return fail(err)
+	}
+	if err != nil {
+		m.log.Warn("worker: action log files", "execution_id", r.ex.ID, "err", err)
+	}
+	return res
+}
+
+func (m *Module) loadAction(ctx context.Context, ex store.Execution) (store.Action, error) {
+	if ex.Action != nil {
+		return m.d.Store.ActionGet(ctx, *ex.Action)
+	}
+	return m.d.Store.ActionGetByRef(ctx, ex.ActionRef)
+}
+
+// complete writes the terminal status with a fenced compare-and-set and
+// enqueues ExecutionStatusChanged and ExecutionCompleted in the same
+// transaction. While the database is unreachable it keeps the result and
+// retries with backoff, until the write lands, is refused (the attempt is
+// stale, cancelled or reaped: logged and dropped), or the heartbeat finds the
+// lease lost.
+func (m *Module) complete(r *run, status string, result map[string]any) {
+	body, err := json.Marshal(result)
+	if err != nil {
+		m.log.Error("worker: result not serialisable", "execution_id", r.ex.ID, "err", err)
+		body = []byte(`{"succeeded":false,"error":"result not serialisable"}`)
+	}
+	backoff := completeBackoffMin
+	for {
+		if r.stale.Load() {
+			m.log.Warn("worker: lease lost before the result was written; dropped", "execution_id", r.ex.ID)
+			return
+		}
+		err := m.writeResult(r, status, body)
+		switch {
+		case err == nil:
+			r.written.Store(true)
+			m.met.completed.WithLabelValues(status).Inc()
+			return
+		case errors.Is(err, domain.ErrConflict), errors.Is(err, domain.ErrNotFound):
+			m.log.Info("worker: result refused (stale attempt, cancelled or reaped)", "execution_id", r.ex.ID, "err", err)
+			return
+		case m.life.Err() != nil:
+			m.log.Error("worker: result not written before shutdown", "execution_id", r.ex.ID, "status", status, "err", err)
+			return
+		}
+		var ve *domain.ValidationError
+		if errors.As(err, &ve) {
+			m.log.Error("worker: result rejected", "execution_id", r.ex.ID, "err", err)
+			return
+		}
+		m.log.Warn("worker: writing result failed, retrying", "execution_id", r.ex.ID, "in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-m.life.Done():
+		}
+		backoff = min(backoff*2, completeBackoffMax)
+	}
+}
+
+func (m *Module) writeResult(r *run, status string, body []byte) error {
+	ctx, cancel := context.WithTimeout(m.life, 10*time.Second)
+	defer cancel()
+	return m.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		ex, err := tx.ExecutionUpdateStatus(ctx, store.StatusUpdate{
+			ID: r.ex.ID, Fence: r.ex.Fence, From: []string{"running", "canceling"}, To: status, Result: body,
+		})
+		if err != nil {
+			return err
+		}
+		if err := pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionStatusChanged,
+			pipeline.TypeExecutionStatus, statusChanged{
+				ExecutionID: ex.ID, ActionRef: ex.ActionRef, PreviousStatus: "running", Status: status, WorkerID: m.workerID,
+			}); err != nil {
+			return err
+		}
+		return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionCompleted,
+			pipeline.TypeExecutionCompleted, pipeline.ExecutionCompleted{
+				ExecutionID: ex.ID, ActionRef: ex.ActionRef, Status: status, CompletedAt: time.Now().UTC(),
+			})
+	})
+}

@@ -1,0 +1,183 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/pipeline"
+	"github.com/attune-system/attune/modules/security"
+	"github.com/attune-system/attune/modules/store"
+)
+
+func TestShellActionEndToEnd(t *testing.T) {
+	t.Parallel()
+	for _, rabbit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("rabbit=%v", rabbit), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{rabbit: rabbit})
+			ctx := context.Background()
+			completed := make(chan pipeline.ExecutionCompleted, 4)
+			c, err := e.bus.Consume(ctx, bus.SpecExecutionComplete, func(_ context.Context, d bus.Delivery) error {
+				var m pipeline.ExecutionCompleted
+				require.NoError(t, json.Unmarshal(d.Payload, &m))
+				completed <- m
+				return nil
+			})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+
+			act := e.action("hello", "#!/bin/sh\nread p\necho \"got $p\"\npwd\n", nil)
+			ex := e.run(act, map[string]any{"name": "world"})
+			require.Equal(t, "completed", ex.Status, "result %s", ex.Result)
+			r := result(t, ex)
+			require.Equal(t, true, r["succeeded"])
+			require.Equal(t, float64(0), r["exit_code"])
+			require.Equal(t, "got {\"name\":\"world\"}\n"+filepath.Join(e.packsDir, testPack)+"\n", r["stdout"])
+			require.Equal(t, int32(1), ex.Attempt)
+			require.NotNil(t, ex.ResultFence)
+			require.Equal(t, ex.Fence, *ex.ResultFence)
+			require.Nil(t, ex.LeaseExpiresAt)
+			select {
+			case m := <-completed:
+				require.Equal(t, ex.ID, m.ExecutionID)
+				require.Equal(t, "completed", m.Status)
+			case <-time.After(10 * time.Second):
+				t.Fatal("no ExecutionCompleted published")
+			}
+			w, err := e.st.WorkerGet(ctx, e.w.WorkerID())
+			require.NoError(t, err)
+			require.Equal(t, "active", w.Status)
+			var caps struct {
+				Runtimes []string `json:"runtimes"`
+				Max      int      `json:"max_concurrent_executions"`
+			}
+			require.NoError(t, json.Unmarshal(w.Capabilities, &caps))
+			require.Contains(t, caps.Runtimes, "shell")
+			require.Contains(t, caps.Runtimes, "native")
+			require.Equal(t, 4, caps.Max)
+		})
+	}
+}
+
+// T1.8: exit 1 → failed, exit code and stderr captured, no retry.
+func TestFailingActionIsFailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	act := e.action("boom", "#!/bin/sh\necho partial\necho 'it broke' >&2\nexit 1\n", nil)
+	ex := e.run(act, nil)
+	require.Equal(t, "failed", ex.Status)
+	r := result(t, ex)
+	require.Equal(t, float64(1), r["exit_code"])
+	require.Equal(t, false, r["succeeded"])
+	require.Equal(t, "it broke", strings.TrimSpace(r["error"].(string)))
+	require.Equal(t, "partial\n", r["stdout"])
+	require.Equal(t, int32(1), ex.Attempt)
+	require.Equal(t, int32(0), ex.RetryCount)
+	logDir := filepath.Join(e.dataDir, "logs", fmt.Sprint(ex.ID))
+	b, err := os.ReadFile(filepath.Join(logDir, "stderr.log"))
+	require.NoError(t, err)
+	require.Equal(t, "it broke\n", string(b))
+}
+
+// T2.9: a 1 s timeout on a sleep 60 (with a child) kills the whole group.
+func TestTimeoutKillsProcessGroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	act := e.action("slow", "#!/bin/sh\nsleep 60 &\necho $! > "+pidFile+"\nsleep 60\n", nil)
+	ex := e.schedule(act, nil, func(n *store.NewExecution) { n.TimeoutSeconds = ptr(int32(1)) })
+	e.dispatch(ex)
+	ex = e.waitTerminal(ex.ID, 15*time.Second)
+	require.Equal(t, "timeout", ex.Status)
+	r := result(t, ex)
+	require.Equal(t, float64(-1), r["exit_code"])
+	require.Equal(t, "Execution timed out after 1 seconds", r["error"])
+	b, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	child := strings.TrimSpace(string(b))
+	// The background child died with its group, and no zombie of ours
+	// remains (an orphan reparented to init is init's to reap).
+	eventually(t, 5*time.Second, "child "+child+" survived the timeout", func() bool { return !aliveOrOurZombie(child) })
+}
+
+// aliveOrOurZombie reports whether pid still runs, or is a zombie that this
+// test process (the worker) failed to reap.
+func aliveOrOurZombie(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return false
+	}
+	// Format: pid (comm) state ppid ...
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(fields) < 2 {
+		return false
+	}
+	return fields[0] != "Z" || fields[1] == fmt.Sprint(os.Getpid())
+}
+
+// ATTUNE_* variables are present, runtime env_vars apply but cannot set
+// ATTUNE_*, the worker's own environment does not leak, and the token is an
+// execution token for this execution.
+func TestEnvironmentAndToken(t *testing.T) {
+	// Not parallel: it sets a variable in the worker's own environment.
+	t.Setenv("WORKER_ONLY_SECRET", "leak-me")
+	e := newEnv(t, envOpts{})
+	act := e.action("envdump", "#!/bin/sh\nenv\n", nil)
+	ex := e.schedule(act, nil, func(n *store.NewExecution) {
+		n.EnvVars = json.RawMessage(`{"USER_VAR":"u1","ATTUNE_EXEC_ID":"999"}`)
+		n.Executor = nil
+	})
+	e.dispatch(ex)
+	ex = e.waitTerminal(ex.ID, 15*time.Second)
+	require.Equal(t, "completed", ex.Status, "%s", ex.Result)
+	vars := map[string]string{}
+	for _, line := range strings.Split(result(t, ex)["stdout"].(string), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[k] = v
+		}
+	}
+	require.Equal(t, fmt.Sprint(ex.ID), vars["ATTUNE_EXEC_ID"])
+	require.Equal(t, act.Ref, vars["ATTUNE_ACTION"])
+	require.Equal(t, testPack, vars["ATTUNE_PACK_REF"])
+	require.Equal(t, "http://127.0.0.1:8080", vars["ATTUNE_API_URL"])
+	require.Equal(t, e.deps.RuntimeEnvsDir, vars["ATTUNE_RUNTIME_ENVS_DIR"])
+	require.Equal(t, "u1", vars["USER_VAR"])
+	require.Equal(t, filepath.Join(e.packsDir, testPack, "lib"), vars["TEST_RT_VAR"])
+	require.NotContains(t, vars, "WORKER_ONLY_SECRET")
+	require.NotContains(t, vars, "ATTUNE_RULE")
+	require.NotEmpty(t, vars["PATH"])
+	// The token is masked in the result, so read it from the environment
+	// another way: it must verify, but it never appears in stdout.
+	require.Equal(t, "***", vars["ATTUNE_API_TOKEN"])
+
+	tokAct := e.action("tok", "#!/bin/sh\nprintf '%s' \"$ATTUNE_API_TOKEN\" > \"$ATTUNE_ARTIFACTS_DIR/tok\"\n", nil)
+	ex2 := e.run(tokAct, nil)
+	require.Equal(t, "completed", ex2.Status)
+	tok, err := os.ReadFile(filepath.Join(e.dataDir, "artifacts", fmt.Sprint(ex2.ID), "tok"))
+	require.NoError(t, err)
+	ti, err := security.NewTokenIssuer([]byte(e.secret), nil)
+	require.NoError(t, err)
+	claims, err := ti.Verify(string(tok), security.TokenExecution)
+	require.NoError(t, err)
+	id, ok := claims.MetadataInt64(security.MetaExecutionID)
+	require.True(t, ok)
+	require.Equal(t, ex2.ID, id)
+	pr, _ := claims.MetadataString(security.MetaPackRef)
+	require.Equal(t, testPack, pr)
+	sys, err := e.st.IdentityGetByLogin(context.Background(), "system")
+	require.NoError(t, err)
+	require.Equal(t, sys.ID, claims.Subject)
+	ttl := claims.ExpiresAt.Sub(claims.IssuedAt)
+	require.Equal(t, 30*time.Second+60*time.Second, ttl)
+}
+
+func ptr[T any](v T) *T { return &v }
