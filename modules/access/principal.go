@@ -269,4 +269,6 @@ func unauthorized(format string, args ...any) error {
 }
 
 // ExecutionLogin is the login claim of an execution token.
-func ExecutionLogin(executionID int64) string { return "execution:" + strconv.FormatInt(executionID, 10) }
+func ExecutionLogin(executionID int64) string {
+	return "execution:" + strconv.FormatInt(executionID, 10)
+}

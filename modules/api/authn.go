@@ -13,7 +13,6 @@ import (
 	"github.com/attune-system/attune/modules/access"
 	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/httpserver"
-	"github.com/attune-system/attune/modules/security"
 	"github.com/attune-system/attune/modules/store"
 )
 
@@ -147,9 +146,6 @@ func pathID(c echo.Context, name string) (int64, error) {
 	}
 	return id, nil
 }
-
-// tokenTypeOf is a helper for tests and handlers.
-func tokenTypeOf(p *access.Principal) security.TokenType { return p.TokenType() }
 
 // detach returns a context that survives the request's cancellation (audit
 // rows must be written even for timed-out requests) but is still bounded.

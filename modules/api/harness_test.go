@@ -123,7 +123,7 @@ func (e *env) do(method, path, token string, body any, hdr ...string) result {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -142,3 +142,7 @@ func (r result) items() []any {
 	it, _ := r.body["items"].([]any)
 	return it
 }
+
+// testClient bounds every request so a server-side hang fails the test
+// with the offending request instead of stalling it.
+var testClient = &http.Client{Timeout: 15 * time.Second}

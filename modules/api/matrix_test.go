@@ -24,36 +24,36 @@ var roles = []string{"viewer", "executor", "editor", "admin", "other"}
 // matrixRequest. "other" is a signed-in user with no permission sets
 // acting on another user's objects.
 var expectations = map[string]map[string]int{
-	"GET /auth/settings":                 all(200),
-	"POST /auth/login":                   all(401), // wrong password
-	"POST /auth/refresh":                 all(401), // bogus refresh token
-	"POST /auth/token-login":             all(401),
-	"POST /auth/logout":                  all(200),
-	"GET /auth/me":                       all(200),
-	"PUT /auth/me":                       all(200),
-	"POST /auth/change-password":         all(422), // wrong current password
-	"GET /api/v1/identities":             adminOnly(200, 403),
-	"POST /api/v1/identities":            adminOnly(201, 403),
-	"GET /api/v1/identities/{id}":        adminOnly(200, 404),
-	"PUT /api/v1/identities/{id}":        adminOnly(200, 404),
-	"DELETE /api/v1/identities/{id}":     adminOnly(200, 404),
-	"POST /api/v1/identities/{id}/freeze":   adminOnly(200, 404),
-	"POST /api/v1/identities/{id}/unfreeze": adminOnly(200, 404),
-	"GET /api/v1/identities/{id}/permissions": adminOnly(200, 404),
+	"GET /auth/settings":                              all(200),
+	"POST /auth/login":                                all(401), // wrong password
+	"POST /auth/refresh":                              all(401), // bogus refresh token
+	"POST /auth/token-login":                          all(401),
+	"POST /auth/logout":                               all(200),
+	"GET /auth/me":                                    all(200),
+	"PUT /auth/me":                                    all(200),
+	"POST /auth/change-password":                      all(422), // wrong current password
+	"GET /api/v1/identities":                          adminOnly(200, 403),
+	"POST /api/v1/identities":                         adminOnly(201, 403),
+	"GET /api/v1/identities/{id}":                     adminOnly(200, 404),
+	"PUT /api/v1/identities/{id}":                     adminOnly(200, 404),
+	"DELETE /api/v1/identities/{id}":                  adminOnly(200, 404),
+	"POST /api/v1/identities/{id}/freeze":             adminOnly(200, 404),
+	"POST /api/v1/identities/{id}/unfreeze":           adminOnly(200, 404),
+	"GET /api/v1/identities/{id}/permissions":         adminOnly(200, 404),
 	"GET /api/v1/identities/{id}/integration-tokens":  adminOnly(200, 404),
 	"POST /api/v1/identities/{id}/integration-tokens": adminOnly(201, 404),
 	"POST /api/v1/identities/{id}/integration-tokens/{token_id}/revoke": adminOnly(200, 404),
 	"DELETE /api/v1/identities/{id}/integration-tokens/{token_id}":      adminOnly(200, 404),
-	"GET /api/v1/permissions/sets":                adminOnly(200, 403),
-	"PUT /api/v1/permissions/sets/{ref}":          adminOnly(200, 404),
-	"POST /api/v1/permissions/assignments":        adminOnly(201, 403),
-	"DELETE /api/v1/permissions/assignments/{id}": adminOnly(200, 403),
-	"GET /api/v1/keys":          {"viewer": 200, "executor": 200, "editor": 200, "admin": 200, "other": 403},
-	"POST /api/v1/keys":         adminOnly(201, 403),
-	"GET /api/v1/keys/{ref}":    {"viewer": 200, "executor": 200, "editor": 200, "admin": 200, "other": 404},
-	"PUT /api/v1/keys/{ref}":    {"viewer": 403, "executor": 403, "editor": 200, "admin": 200, "other": 404},
-	"DELETE /api/v1/keys/{ref}": {"viewer": 403, "executor": 403, "editor": 403, "admin": 200, "other": 404},
-	"GET /api/v1/audit":         adminOnly(200, 403),
+	"GET /api/v1/permissions/sets":                                      adminOnly(200, 403),
+	"PUT /api/v1/permissions/sets/{ref}":                                adminOnly(200, 404),
+	"POST /api/v1/permissions/assignments":                              adminOnly(201, 403),
+	"DELETE /api/v1/permissions/assignments/{id}":                       adminOnly(200, 403),
+	"GET /api/v1/keys":                                                  {"viewer": 200, "executor": 200, "editor": 200, "admin": 200, "other": 403},
+	"POST /api/v1/keys":                                                 adminOnly(201, 403),
+	"GET /api/v1/keys/{ref}":                                            {"viewer": 200, "executor": 200, "editor": 200, "admin": 200, "other": 404},
+	"PUT /api/v1/keys/{ref}":                                            {"viewer": 403, "executor": 403, "editor": 200, "admin": 200, "other": 404},
+	"DELETE /api/v1/keys/{ref}":                                         {"viewer": 403, "executor": 403, "editor": 403, "admin": 200, "other": 404},
+	"GET /api/v1/audit":                                                 adminOnly(200, 403),
 }
 
 func all(s int) map[string]int {
@@ -108,18 +108,18 @@ func matrixRequest(rt Route, f matrixFixture, tag string) (string, any) {
 		p = "/api/v1/permissions/sets/core.key_creator"
 	}
 	bodies := map[string]any{
-		"POST /auth/login":               map[string]any{"login": "admin", "password": "wrong"},
-		"POST /auth/refresh":             map[string]any{"refresh_token": "x.y.z"},
-		"POST /auth/token-login":         map[string]any{"token": "atn_bogus"},
-		"PUT /auth/me":                   map[string]any{"display_name": "Me"},
-		"POST /auth/change-password":     map[string]any{"current_password": "wrong", "new_password": "N3w-password-ok"},
-		"POST /api/v1/identities":        map[string]any{"login": "new-" + tag},
-		"PUT /api/v1/identities/{id}":    map[string]any{"display_name": "V"},
+		"POST /auth/login":                                map[string]any{"login": "admin", "password": "wrong"},
+		"POST /auth/refresh":                              map[string]any{"refresh_token": "x.y.z"},
+		"POST /auth/token-login":                          map[string]any{"token": "atn_bogus"},
+		"PUT /auth/me":                                    map[string]any{"display_name": "Me"},
+		"POST /auth/change-password":                      map[string]any{"current_password": "wrong", "new_password": "N3w-password-ok"},
+		"POST /api/v1/identities":                         map[string]any{"login": "new-" + tag},
+		"PUT /api/v1/identities/{id}":                     map[string]any{"display_name": "V"},
 		"POST /api/v1/identities/{id}/integration-tokens": map[string]any{"label": "x"},
-		"PUT /api/v1/permissions/sets/{ref}":   map[string]any{"grants": rbac.BuiltinGrants(rbac.CoreKeyCreator)},
-		"POST /api/v1/permissions/assignments": map[string]any{"permission_set_ref": "core.editor", "identity_id": f.victim.ID},
-		"POST /api/v1/keys":                    map[string]any{"local_ref": "new-" + tag, "value": "s3cret"},
-		"PUT /api/v1/keys/{ref}":               map[string]any{"value": "s3cret2"},
+		"PUT /api/v1/permissions/sets/{ref}":              map[string]any{"grants": rbac.BuiltinGrants(rbac.CoreKeyCreator)},
+		"POST /api/v1/permissions/assignments":            map[string]any{"permission_set_ref": "core.editor", "identity_id": f.victim.ID},
+		"POST /api/v1/keys":                               map[string]any{"local_ref": "new-" + tag, "value": "s3cret"},
+		"PUT /api/v1/keys/{ref}":                          map[string]any{"value": "s3cret2"},
 	}
 	return p, bodies[rt.Method+" "+rt.Path]
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -102,17 +101,6 @@ func (m *Module) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 // sourceIP is the peer address; X-Forwarded-For is not trusted (the echo
 // instance uses ExtractIPDirect) so it cannot be spoofed to dodge limits.
 func sourceIP(c echo.Context) string { return c.RealIP() }
-
-// allowedMethods lists methods registered for a path (for 405 answers).
-func allowedMethods(routes []Route, path string) []string {
-	var out []string
-	for _, r := range routes {
-		if r.Path == path && !slices.Contains(out, r.Method) {
-			out = append(out, r.Method)
-		}
-	}
-	return out
-}
 
 // groupOf derives the audited resource from the path: /api/v1/keys/{ref} →
 // keys, /auth/login → auth.

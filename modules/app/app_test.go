@@ -56,6 +56,7 @@ func TestEachRoleStartsAloneAgainstOneDatabaseAndBroker(t *testing.T) {
 	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	prefix := apptest.RandomPrefix()
+	apptest.CleanupBroker(t, dsn, prefix)
 	for _, role := range []string{"api", "executor", "worker", "sensor", "notifier", "worker,sensor"} {
 		t.Run(role, func(t *testing.T) {
 			t.Parallel()

@@ -117,6 +117,7 @@ func (a *App) define(reg *kernel.Registry) {
 			return notifier.New(notifier.Deps{
 				Config: a.cfg.Notifier, Log: a.log.With("module", "notifier"),
 				Store: a.store, HTTP: a.http, Metrics: a.metrics, Security: a.securitySettings(),
+				AllowedOrigins: a.cfg.Server.CORSOrigins,
 			})
 		},
 	})

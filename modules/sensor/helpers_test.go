@@ -64,7 +64,13 @@ func newBus(t *testing.T, rabbit bool) bus.Bus {
 	var b bus.Bus
 	var err error
 	if rabbit {
-		b, err = rabbitmq.New(context.Background(), rabbitmq.Options{URL: amqpURL(), Prefix: randomPrefix()})
+		prefix := randomPrefix()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = rabbitmq.DeleteNamespace(ctx, amqpURL(), prefix)
+		})
+		b, err = rabbitmq.New(context.Background(), rabbitmq.Options{URL: amqpURL(), Prefix: prefix})
 	} else {
 		b, err = inproc.New(inproc.Options{})
 	}

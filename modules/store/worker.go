@@ -129,3 +129,16 @@ func (d *DB) WorkerListStale(ctx context.Context, staleAfter time.Duration) ([]W
 	}
 	return out, nil
 }
+
+// WorkerList lists every registered worker.
+func (d *DB) WorkerList(ctx context.Context) ([]Worker, error) {
+	rows, err := d.q.WorkerList(ctx, d.db)
+	if err != nil {
+		return nil, interpretError(err, "list workers")
+	}
+	out := make([]Worker, len(rows))
+	for i, r := range rows {
+		out[i] = workerFromRow(r)
+	}
+	return out, nil
+}

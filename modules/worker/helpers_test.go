@@ -65,7 +65,10 @@ func newEnv(t testing.TB, o envOpts) *env {
 		secret: randHex(32), encKey: randHex(32)}
 	var err error
 	if o.rabbit {
-		e.bus, err = rabbitmq.New(ctx, rabbitmq.Options{URL: amqpURL(), Prefix: "tw" + randHex(6) + "."})
+		prefix := "tw" + randHex(6) + "."
+		st := e.st
+		t.Cleanup(func() { deleteNamespace(st, prefix) })
+		e.bus, err = rabbitmq.New(ctx, rabbitmq.Options{URL: amqpURL(), Prefix: prefix})
 	} else {
 		e.bus, err = inproc.New(inproc.Options{})
 	}
@@ -249,4 +252,19 @@ type tWriter struct{ t testing.TB }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// deleteNamespace removes the test's quorum queues (fixed topology and the
+// per-worker queues of the workers it registered) from the shared broker.
+func deleteNamespace(st *store.Store, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var extra []bus.QueueSpec
+	if workers, err := st.WorkerList(ctx); err == nil {
+		for _, w := range workers {
+			e, p, c, pt := bus.WorkerQueues(strconv.FormatInt(w.ID, 10))
+			extra = append(extra, e, p, c, pt)
+		}
+	}
+	_ = rabbitmq.DeleteNamespace(ctx, amqpURL(), prefix, extra...)
 }

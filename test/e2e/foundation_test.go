@@ -98,7 +98,9 @@ func TestProductionRefusesMissingSecrets(t *testing.T) {
 func TestRolesSplitAcrossProcessesEachBecomeReady(t *testing.T) {
 	t.Parallel()
 	dsn := storetest.NewDatabase(t)
-	dir := writeConfig(t, prodConfig(dsn, apptest.AMQPURL(), apptest.RandomPrefix()))
+	prefix := apptest.RandomPrefix()
+	apptest.CleanupBroker(t, dsn, prefix)
+	dir := writeConfig(t, prodConfig(dsn, apptest.AMQPURL(), prefix))
 	var procs []*process
 	for _, roles := range []string{"api", "executor", "worker,sensor", "notifier"} {
 		procs = append(procs, startServe(t, dir, nil, "--roles="+roles))

@@ -56,7 +56,9 @@ func TestTimerRuleRunsAnActionAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	shared := t.TempDir()
-	cfg := prodConfig(dsn, apptest.AMQPURL(), apptest.RandomPrefix()) +
+	prefix := apptest.RandomPrefix()
+	apptest.CleanupBroker(t, dsn, prefix)
+	cfg := prodConfig(dsn, apptest.AMQPURL(), prefix) +
 		"packs_base_dir: " + shared + "/packs\nruntime_envs_dir: " + shared + "/envs\n"
 	var procs []*process
 	for i, roles := range []string{"executor", "executor", "worker", "worker", "sensor"} {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-system/attune/modules/app"
+	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/bus/rabbitmq"
+	"github.com/attune-system/attune/modules/store"
 	"github.com/attune-system/attune/modules/store/storetest"
 )
 
@@ -87,6 +91,7 @@ func Start(t testing.TB, o Options) *Instance {
 		cfg.MessageQueue.Prefix = o.BusPrefix
 		if cfg.MessageQueue.Prefix == "" {
 			cfg.MessageQueue.Prefix = RandomPrefix()
+			CleanupBroker(t, cfg.Database.URL, cfg.MessageQueue.Prefix)
 		}
 	}
 	if o.Configure != nil {
@@ -157,4 +162,27 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// CleanupBroker deletes, at test cleanup, every RabbitMQ queue and exchange
+// under prefix: the fixed topology and the per-worker queues of the workers
+// registered in the database at dsn. Register it before starting instances,
+// so it runs after they stopped (cleanups run last-in first-out).
+func CleanupBroker(t testing.TB, dsn, prefix string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var extra []bus.QueueSpec
+		if st, err := store.Open(ctx, dsn, store.PoolConfig{MaxConns: 2}); err == nil {
+			workers, _ := st.WorkerList(ctx)
+			for _, w := range workers {
+				e, p, c, pt := bus.WorkerQueues(strconv.FormatInt(w.ID, 10))
+				extra = append(extra, e, p, c, pt)
+			}
+			st.Close()
+		}
+		if err := rabbitmq.DeleteNamespace(ctx, AMQPURL(), prefix, extra...); err != nil {
+			t.Logf("cleanup broker namespace %s: %v", prefix, err)
+		}
+	})
 }
