@@ -21,9 +21,12 @@
 //  4. Authorize inside the handler with the access package: load the row,
 //     return 404 when access.CanRead (or CanSeeKey…) fails (spec §9.1
 //     Hiding), then 403 when the mutating action is not allowed.
-//  5. Add a row per route to expectations in matrix_test.go (the test fails
-//     until you do) and a body for mutating routes in matrixRequest; the
-//     OpenAPI parity and fuzz tests pick the routes up automatically.
+//  5. Give every route a row in the authorization matrix (the test fails
+//     until you do): register a matrixGroup from an init func in your own
+//     <resource>_matrix_test.go with the expected status per role, a fixture
+//     creating the objects your routes target, and the request (path and
+//     body) per route. The OpenAPI parity and fuzz tests pick the routes up
+//     automatically.
 //
 // Mutating requests are audited automatically (audit_log) by operation id.
 package api

@@ -77,6 +77,28 @@ type matrixFixture struct {
 	tokenID  int64
 	assignID int64
 	keyRef   string
+	// extra holds objects created by matrixGroup fixtures, by name.
+	extra map[string]any
+}
+
+// matrixGroup extends the matrix from another file, so each resource group
+// keeps its policy next to its tests: register one from an init func.
+type matrixGroup struct {
+	// expect: "METHOD path" → status per role, as in expectations.
+	expect map[string]map[string]int
+	// fixture creates the group's target objects into f.extra.
+	fixture func(t *testing.T, e *env, tag string, f *matrixFixture)
+	// request builds the path and body for routes of the group (ok=false: not mine).
+	request func(rt Route, f matrixFixture, tag string) (path string, body any, ok bool)
+}
+
+var matrixGroups []matrixGroup
+
+func registerMatrix(g matrixGroup) {
+	matrixGroups = append(matrixGroups, g)
+	for k, v := range g.expect {
+		expectations[k] = v
+	}
 }
 
 func newMatrixFixture(t *testing.T, e *env, tag string) matrixFixture {
@@ -93,12 +115,26 @@ func newMatrixFixture(t *testing.T, e *env, tag string) matrixFixture {
 	ref := "system.k-" + tag
 	_, err = e.st.KeyInsert(ctx, store.NewKey{Ref: ref, OwnerType: "system", Name: "k-" + tag, Value: []byte(`"v"`)})
 	require.NoError(t, err)
-	return matrixFixture{victim: victim, tokenID: it.ID, assignID: a.ID, keyRef: ref}
+	f := matrixFixture{victim: victim, tokenID: it.ID, assignID: a.ID, keyRef: ref, extra: map[string]any{}}
+	for _, g := range matrixGroups {
+		if g.fixture != nil {
+			g.fixture(t, e, tag, &f)
+		}
+	}
+	return f
 }
 
 // matrixRequest fills a route's path parameters from the fixture and gives
 // mutating routes a valid body, so the status reflects authorization.
 func matrixRequest(rt Route, f matrixFixture, tag string) (string, any) {
+	for _, g := range matrixGroups {
+		if g.request == nil {
+			continue
+		}
+		if p, body, ok := g.request(rt, f, tag); ok {
+			return p, body
+		}
+	}
 	p := strings.NewReplacer("{id}", itoa64(f.victim.ID), "{token_id}", itoa64(f.tokenID),
 		"{ref}", f.keyRef).Replace(rt.Path)
 	if rt.Path == "/api/v1/permissions/assignments/{id}" {
