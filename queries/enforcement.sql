@@ -24,3 +24,20 @@ SELECT * FROM enforcement WHERE event = @event ORDER BY id;
 UPDATE enforcement SET status = @status, resolved_at = now()
 WHERE id = @id AND status = 'created'
 RETURNING *;
+
+-- name: EnforcementListFiltered :many
+-- API list: newest first, offset pages; filters are optional.
+SELECT * FROM enforcement
+WHERE (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text)
+  AND (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
+  AND (sqlc.narg(event)::bigint IS NULL OR event = sqlc.narg(event)::bigint)
+  AND (sqlc.narg(status)::enforcement_status_enum IS NULL OR status = sqlc.narg(status)::enforcement_status_enum)
+ORDER BY id DESC
+LIMIT @page_limit OFFSET @page_offset;
+
+-- name: EnforcementCountFiltered :one
+SELECT count(*) FROM enforcement
+WHERE (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text)
+  AND (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
+  AND (sqlc.narg(event)::bigint IS NULL OR event = sqlc.narg(event)::bigint)
+  AND (sqlc.narg(status)::enforcement_status_enum IS NULL OR status = sqlc.narg(status)::enforcement_status_enum);

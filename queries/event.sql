@@ -21,3 +21,20 @@ WHERE (@before_id::bigint = 0 OR id < @before_id::bigint)
   AND (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
 ORDER BY id DESC
 LIMIT @page_size;
+
+-- name: EventListFiltered :many
+-- API list: newest first, offset pages; filters are optional.
+SELECT * FROM event
+WHERE (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
+  AND (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text)
+  AND (sqlc.narg(source_ref)::text IS NULL OR source_ref = sqlc.narg(source_ref)::text)
+  AND (@before_id::bigint = 0 OR id < @before_id::bigint)
+ORDER BY id DESC
+LIMIT @page_limit OFFSET @page_offset;
+
+-- name: EventCountFiltered :one
+SELECT count(*) FROM event
+WHERE (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
+  AND (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text)
+  AND (sqlc.narg(source_ref)::text IS NULL OR source_ref = sqlc.narg(source_ref)::text)
+  AND (@before_id::bigint = 0 OR id < @before_id::bigint);

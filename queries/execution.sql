@@ -145,7 +145,9 @@ RETURNING *;
 -- name: ExecutionWorkerPickLeastLoaded :one
 -- Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
 -- actions, and (when runtime_names is non-empty) listing one of those names in
--- capabilities.runtimes (case-insensitive). Least loaded first, then lowest id.
+-- capabilities.runtimes (case-insensitive). Least loaded first; ties are
+-- broken at random so idle workers share the work instead of the lowest id
+-- taking everything.
 SELECT w.id,
        (SELECT count(*) FROM execution e
         WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling'))::bigint AS load
@@ -159,5 +161,58 @@ WHERE w.status = 'active' AND NOT w.cordoned
         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
                                             THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
         WHERE lower(r.name) = ANY(@runtime_names::text[])))
-ORDER BY load, w.id
+ORDER BY load, random()
 LIMIT 1;
+
+-- name: ExecutionListVisible :many
+-- API list: newest first (id DESC, served by the primary key), offset pages
+-- or keyset (before_id). Visibility: see_all, or started by viewer, or in one
+-- of the packs, or one of the ids / their children (execution tokens).
+SELECT * FROM execution e
+WHERE (@see_all::boolean
+       OR e.executor = sqlc.narg(viewer)::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY(@packs::text[])
+       OR e.id = ANY(@ids::bigint[]) OR e.parent = ANY(@ids::bigint[]))
+  AND (sqlc.narg(status)::execution_status_enum IS NULL OR e.status = sqlc.narg(status)::execution_status_enum)
+  AND (sqlc.narg(action_ref)::text IS NULL OR e.action_ref = sqlc.narg(action_ref)::text)
+  AND (sqlc.narg(pack_name)::text IS NULL OR split_part(e.action_ref, '.', 1) = sqlc.narg(pack_name)::text)
+  AND (sqlc.narg(executor)::bigint IS NULL OR e.executor = sqlc.narg(executor)::bigint)
+  AND (sqlc.narg(enforcement)::bigint IS NULL OR e.enforcement = sqlc.narg(enforcement)::bigint)
+  AND (sqlc.narg(parent)::bigint IS NULL OR e.parent = sqlc.narg(parent)::bigint)
+  AND (NOT @top_level_only::boolean OR e.parent IS NULL)
+  AND (sqlc.narg(result_contains)::text IS NULL OR strpos(e.result::text, sqlc.narg(result_contains)::text) > 0)
+  AND (sqlc.narg(rule_ref)::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.rule_ref = sqlc.narg(rule_ref)::text))
+  AND (sqlc.narg(trigger_ref)::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.trigger_ref = sqlc.narg(trigger_ref)::text))
+  AND (@before_id::bigint = 0 OR e.id < @before_id::bigint)
+ORDER BY e.id DESC
+LIMIT @page_limit OFFSET @page_offset;
+
+-- name: ExecutionCountVisible :one
+SELECT count(*) FROM execution e
+WHERE (@see_all::boolean
+       OR e.executor = sqlc.narg(viewer)::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY(@packs::text[])
+       OR e.id = ANY(@ids::bigint[]) OR e.parent = ANY(@ids::bigint[]))
+  AND (sqlc.narg(status)::execution_status_enum IS NULL OR e.status = sqlc.narg(status)::execution_status_enum)
+  AND (sqlc.narg(action_ref)::text IS NULL OR e.action_ref = sqlc.narg(action_ref)::text)
+  AND (sqlc.narg(pack_name)::text IS NULL OR split_part(e.action_ref, '.', 1) = sqlc.narg(pack_name)::text)
+  AND (sqlc.narg(executor)::bigint IS NULL OR e.executor = sqlc.narg(executor)::bigint)
+  AND (sqlc.narg(enforcement)::bigint IS NULL OR e.enforcement = sqlc.narg(enforcement)::bigint)
+  AND (sqlc.narg(parent)::bigint IS NULL OR e.parent = sqlc.narg(parent)::bigint)
+  AND (NOT @top_level_only::boolean OR e.parent IS NULL)
+  AND (sqlc.narg(result_contains)::text IS NULL OR strpos(e.result::text, sqlc.narg(result_contains)::text) > 0)
+  AND (sqlc.narg(rule_ref)::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.rule_ref = sqlc.narg(rule_ref)::text))
+  AND (sqlc.narg(trigger_ref)::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.trigger_ref = sqlc.narg(trigger_ref)::text))
+  AND (@before_id::bigint = 0 OR e.id < @before_id::bigint);
+
+-- name: ExecutionStatsVisible :many
+-- Count per status of the executions the caller may see.
+SELECT e.status::text AS status, count(*) AS count FROM execution e
+WHERE (@see_all::boolean
+       OR e.executor = sqlc.narg(viewer)::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY(@packs::text[]))
+GROUP BY e.status ORDER BY e.status;

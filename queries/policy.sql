@@ -36,3 +36,7 @@ RETURNING *;
 -- name: PolicyPruneByPack :many
 -- Pack re-registration: deletes policies no longer in the pack's files.
 DELETE FROM policy WHERE pack = @pack AND NOT (ref = ANY(@keep::text[])) RETURNING ref;
+
+-- name: PolicyDelete :execrows
+-- API: deletes one policy by id.
+DELETE FROM policy WHERE id = @id;

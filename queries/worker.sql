@@ -52,3 +52,20 @@ DELETE FROM worker WHERE id = @id;
 -- Graceful shutdown: the worker leaves the scheduler's eligible set at once
 -- instead of waiting for its heartbeat to go stale.
 UPDATE worker SET status = 'inactive' WHERE id = @id;
+
+-- name: WorkerSetCordon :one
+-- Cordon or uncordon a worker (the scheduler skips cordoned workers).
+UPDATE worker
+SET cordoned = @cordoned,
+    cordon_reason = CASE WHEN @cordoned::boolean THEN sqlc.narg(reason)::text END,
+    cordoned_by = CASE WHEN @cordoned::boolean THEN sqlc.narg(by_login)::text END,
+    cordoned_at = CASE WHEN @cordoned::boolean THEN now() END,
+    updated = now()
+WHERE id = @id
+RETURNING *;
+
+-- name: WorkerLoadCounts :many
+-- Executions each worker currently holds, per status.
+SELECT worker::bigint AS worker, status::text AS status, count(*) AS count FROM execution
+WHERE worker IS NOT NULL AND status IN ('scheduled', 'running', 'canceling')
+GROUP BY worker, status;

@@ -10,6 +10,33 @@ import (
 	"encoding/json"
 )
 
+const enforcementCountFiltered = `-- name: EnforcementCountFiltered :one
+SELECT count(*) FROM enforcement
+WHERE ($1::text IS NULL OR rule_ref = $1::text)
+  AND ($2::text IS NULL OR trigger_ref = $2::text)
+  AND ($3::bigint IS NULL OR event = $3::bigint)
+  AND ($4::enforcement_status_enum IS NULL OR status = $4::enforcement_status_enum)
+`
+
+type EnforcementCountFilteredParams struct {
+	RuleRef    *string                `json:"rule_ref"`
+	TriggerRef *string                `json:"trigger_ref"`
+	Event      *int64                 `json:"event"`
+	Status     *EnforcementStatusEnum `json:"status"`
+}
+
+func (q *Queries) EnforcementCountFiltered(ctx context.Context, db DBTX, arg EnforcementCountFilteredParams) (int64, error) {
+	row := db.QueryRow(ctx, enforcementCountFiltered,
+		arg.RuleRef,
+		arg.TriggerRef,
+		arg.Event,
+		arg.Status,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const enforcementGet = `-- name: EnforcementGet :one
 SELECT id, rule, rule_ref, trigger_ref, config, event, status, payload, condition, conditions, created, resolved_at FROM enforcement WHERE id = $1
 `
@@ -124,6 +151,66 @@ SELECT id, rule, rule_ref, trigger_ref, config, event, status, payload, conditio
 
 func (q *Queries) EnforcementListByEvent(ctx context.Context, db DBTX, event *int64) ([]Enforcement, error) {
 	rows, err := db.Query(ctx, enforcementListByEvent, event)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Enforcement{}
+	for rows.Next() {
+		var i Enforcement
+		if err := rows.Scan(
+			&i.ID,
+			&i.Rule,
+			&i.RuleRef,
+			&i.TriggerRef,
+			&i.Config,
+			&i.Event,
+			&i.Status,
+			&i.Payload,
+			&i.Condition,
+			&i.Conditions,
+			&i.Created,
+			&i.ResolvedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const enforcementListFiltered = `-- name: EnforcementListFiltered :many
+SELECT id, rule, rule_ref, trigger_ref, config, event, status, payload, condition, conditions, created, resolved_at FROM enforcement
+WHERE ($1::text IS NULL OR rule_ref = $1::text)
+  AND ($2::text IS NULL OR trigger_ref = $2::text)
+  AND ($3::bigint IS NULL OR event = $3::bigint)
+  AND ($4::enforcement_status_enum IS NULL OR status = $4::enforcement_status_enum)
+ORDER BY id DESC
+LIMIT $6 OFFSET $5
+`
+
+type EnforcementListFilteredParams struct {
+	RuleRef    *string                `json:"rule_ref"`
+	TriggerRef *string                `json:"trigger_ref"`
+	Event      *int64                 `json:"event"`
+	Status     *EnforcementStatusEnum `json:"status"`
+	PageOffset int32                  `json:"page_offset"`
+	PageLimit  int32                  `json:"page_limit"`
+}
+
+// API list: newest first, offset pages; filters are optional.
+func (q *Queries) EnforcementListFiltered(ctx context.Context, db DBTX, arg EnforcementListFilteredParams) ([]Enforcement, error) {
+	rows, err := db.Query(ctx, enforcementListFiltered,
+		arg.RuleRef,
+		arg.TriggerRef,
+		arg.Event,
+		arg.Status,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,33 @@ import (
 	"encoding/json"
 )
 
+const eventCountFiltered = `-- name: EventCountFiltered :one
+SELECT count(*) FROM event
+WHERE ($1::text IS NULL OR trigger_ref = $1::text)
+  AND ($2::text IS NULL OR rule_ref = $2::text)
+  AND ($3::text IS NULL OR source_ref = $3::text)
+  AND ($4::bigint = 0 OR id < $4::bigint)
+`
+
+type EventCountFilteredParams struct {
+	TriggerRef *string `json:"trigger_ref"`
+	RuleRef    *string `json:"rule_ref"`
+	SourceRef  *string `json:"source_ref"`
+	BeforeID   int64   `json:"before_id"`
+}
+
+func (q *Queries) EventCountFiltered(ctx context.Context, db DBTX, arg EventCountFilteredParams) (int64, error) {
+	row := db.QueryRow(ctx, eventCountFiltered,
+		arg.TriggerRef,
+		arg.RuleRef,
+		arg.SourceRef,
+		arg.BeforeID,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const eventGet = `-- name: EventGet :one
 SELECT id, trigger, trigger_ref, config, payload, source, source_ref, rule, rule_ref, idempotency_key, created FROM event WHERE id = $1
 `
@@ -111,6 +138,65 @@ func (q *Queries) EventInsert(ctx context.Context, db DBTX, arg EventInsertParam
 		&i.Created,
 	)
 	return i, err
+}
+
+const eventListFiltered = `-- name: EventListFiltered :many
+SELECT id, trigger, trigger_ref, config, payload, source, source_ref, rule, rule_ref, idempotency_key, created FROM event
+WHERE ($1::text IS NULL OR trigger_ref = $1::text)
+  AND ($2::text IS NULL OR rule_ref = $2::text)
+  AND ($3::text IS NULL OR source_ref = $3::text)
+  AND ($4::bigint = 0 OR id < $4::bigint)
+ORDER BY id DESC
+LIMIT $6 OFFSET $5
+`
+
+type EventListFilteredParams struct {
+	TriggerRef *string `json:"trigger_ref"`
+	RuleRef    *string `json:"rule_ref"`
+	SourceRef  *string `json:"source_ref"`
+	BeforeID   int64   `json:"before_id"`
+	PageOffset int32   `json:"page_offset"`
+	PageLimit  int32   `json:"page_limit"`
+}
+
+// API list: newest first, offset pages; filters are optional.
+func (q *Queries) EventListFiltered(ctx context.Context, db DBTX, arg EventListFilteredParams) ([]Event, error) {
+	rows, err := db.Query(ctx, eventListFiltered,
+		arg.TriggerRef,
+		arg.RuleRef,
+		arg.SourceRef,
+		arg.BeforeID,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.Trigger,
+			&i.TriggerRef,
+			&i.Config,
+			&i.Payload,
+			&i.Source,
+			&i.SourceRef,
+			&i.Rule,
+			&i.RuleRef,
+			&i.IdempotencyKey,
+			&i.Created,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const eventListPage = `-- name: EventListPage :many

@@ -145,6 +145,68 @@ func (q *Queries) ExecutionCountDispatchedSince(ctx context.Context, db DBTX, ar
 	return count, err
 }
 
+const executionCountVisible = `-- name: ExecutionCountVisible :one
+SELECT count(*) FROM execution e
+WHERE ($1::boolean
+       OR e.executor = $2::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY($3::text[])
+       OR e.id = ANY($4::bigint[]) OR e.parent = ANY($4::bigint[]))
+  AND ($5::execution_status_enum IS NULL OR e.status = $5::execution_status_enum)
+  AND ($6::text IS NULL OR e.action_ref = $6::text)
+  AND ($7::text IS NULL OR split_part(e.action_ref, '.', 1) = $7::text)
+  AND ($8::bigint IS NULL OR e.executor = $8::bigint)
+  AND ($9::bigint IS NULL OR e.enforcement = $9::bigint)
+  AND ($10::bigint IS NULL OR e.parent = $10::bigint)
+  AND (NOT $11::boolean OR e.parent IS NULL)
+  AND ($12::text IS NULL OR strpos(e.result::text, $12::text) > 0)
+  AND ($13::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.rule_ref = $13::text))
+  AND ($14::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.trigger_ref = $14::text))
+  AND ($15::bigint = 0 OR e.id < $15::bigint)
+`
+
+type ExecutionCountVisibleParams struct {
+	SeeAll         bool                 `json:"see_all"`
+	Viewer         *int64               `json:"viewer"`
+	Packs          []string             `json:"packs"`
+	IDs            []int64              `json:"ids"`
+	Status         *ExecutionStatusEnum `json:"status"`
+	ActionRef      *string              `json:"action_ref"`
+	PackName       *string              `json:"pack_name"`
+	Executor       *int64               `json:"executor"`
+	Enforcement    *int64               `json:"enforcement"`
+	Parent         *int64               `json:"parent"`
+	TopLevelOnly   bool                 `json:"top_level_only"`
+	ResultContains *string              `json:"result_contains"`
+	RuleRef        *string              `json:"rule_ref"`
+	TriggerRef     *string              `json:"trigger_ref"`
+	BeforeID       int64                `json:"before_id"`
+}
+
+func (q *Queries) ExecutionCountVisible(ctx context.Context, db DBTX, arg ExecutionCountVisibleParams) (int64, error) {
+	row := db.QueryRow(ctx, executionCountVisible,
+		arg.SeeAll,
+		arg.Viewer,
+		arg.Packs,
+		arg.IDs,
+		arg.Status,
+		arg.ActionRef,
+		arg.PackName,
+		arg.Executor,
+		arg.Enforcement,
+		arg.Parent,
+		arg.TopLevelOnly,
+		arg.ResultContains,
+		arg.RuleRef,
+		arg.TriggerRef,
+		arg.BeforeID,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const executionExtendLease = `-- name: ExecutionExtendLease :one
 UPDATE execution
 SET lease_expires_at = now() + make_interval(secs => $1::float8)
@@ -659,6 +721,117 @@ func (q *Queries) ExecutionListUnclaimed(ctx context.Context, db DBTX, arg Execu
 	return items, nil
 }
 
+const executionListVisible = `-- name: ExecutionListVisible :many
+SELECT id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated FROM execution e
+WHERE ($1::boolean
+       OR e.executor = $2::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY($3::text[])
+       OR e.id = ANY($4::bigint[]) OR e.parent = ANY($4::bigint[]))
+  AND ($5::execution_status_enum IS NULL OR e.status = $5::execution_status_enum)
+  AND ($6::text IS NULL OR e.action_ref = $6::text)
+  AND ($7::text IS NULL OR split_part(e.action_ref, '.', 1) = $7::text)
+  AND ($8::bigint IS NULL OR e.executor = $8::bigint)
+  AND ($9::bigint IS NULL OR e.enforcement = $9::bigint)
+  AND ($10::bigint IS NULL OR e.parent = $10::bigint)
+  AND (NOT $11::boolean OR e.parent IS NULL)
+  AND ($12::text IS NULL OR strpos(e.result::text, $12::text) > 0)
+  AND ($13::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.rule_ref = $13::text))
+  AND ($14::text IS NULL OR EXISTS (
+       SELECT 1 FROM enforcement en WHERE en.id = e.enforcement AND en.trigger_ref = $14::text))
+  AND ($15::bigint = 0 OR e.id < $15::bigint)
+ORDER BY e.id DESC
+LIMIT $17 OFFSET $16
+`
+
+type ExecutionListVisibleParams struct {
+	SeeAll         bool                 `json:"see_all"`
+	Viewer         *int64               `json:"viewer"`
+	Packs          []string             `json:"packs"`
+	IDs            []int64              `json:"ids"`
+	Status         *ExecutionStatusEnum `json:"status"`
+	ActionRef      *string              `json:"action_ref"`
+	PackName       *string              `json:"pack_name"`
+	Executor       *int64               `json:"executor"`
+	Enforcement    *int64               `json:"enforcement"`
+	Parent         *int64               `json:"parent"`
+	TopLevelOnly   bool                 `json:"top_level_only"`
+	ResultContains *string              `json:"result_contains"`
+	RuleRef        *string              `json:"rule_ref"`
+	TriggerRef     *string              `json:"trigger_ref"`
+	BeforeID       int64                `json:"before_id"`
+	PageOffset     int32                `json:"page_offset"`
+	PageLimit      int32                `json:"page_limit"`
+}
+
+// API list: newest first (id DESC, served by the primary key), offset pages
+// or keyset (before_id). Visibility: see_all, or started by viewer, or in one
+// of the packs, or one of the ids / their children (execution tokens).
+func (q *Queries) ExecutionListVisible(ctx context.Context, db DBTX, arg ExecutionListVisibleParams) ([]Execution, error) {
+	rows, err := db.Query(ctx, executionListVisible,
+		arg.SeeAll,
+		arg.Viewer,
+		arg.Packs,
+		arg.IDs,
+		arg.Status,
+		arg.ActionRef,
+		arg.PackName,
+		arg.Executor,
+		arg.Enforcement,
+		arg.Parent,
+		arg.TopLevelOnly,
+		arg.ResultContains,
+		arg.RuleRef,
+		arg.TriggerRef,
+		arg.BeforeID,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Execution{}
+	for rows.Next() {
+		var i Execution
+		if err := rows.Scan(
+			&i.ID,
+			&i.Action,
+			&i.ActionRef,
+			&i.Config,
+			&i.EnvVars,
+			&i.Parent,
+			&i.Enforcement,
+			&i.Executor,
+			&i.PermissionSetRefs,
+			&i.Worker,
+			&i.Status,
+			&i.Result,
+			&i.StartedAt,
+			&i.TimeoutSeconds,
+			&i.WorkflowDef,
+			&i.WorkflowTask,
+			&i.RetryCount,
+			&i.MaxRetries,
+			&i.RetryReason,
+			&i.OriginalExecution,
+			&i.Attempt,
+			&i.Fence,
+			&i.LeaseExpiresAt,
+			&i.ResultFence,
+			&i.Created,
+			&i.Updated,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const executionRenewLease = `-- name: ExecutionRenewLease :one
 UPDATE execution
 SET lease_expires_at = now() + make_interval(secs => $1::float8)
@@ -779,6 +952,46 @@ func (q *Queries) ExecutionScheduleOnWorker(ctx context.Context, db DBTX, arg Ex
 	return i, err
 }
 
+const executionStatsVisible = `-- name: ExecutionStatsVisible :many
+SELECT e.status::text AS status, count(*) AS count FROM execution e
+WHERE ($1::boolean
+       OR e.executor = $2::bigint
+       OR split_part(e.action_ref, '.', 1) = ANY($3::text[]))
+GROUP BY e.status ORDER BY e.status
+`
+
+type ExecutionStatsVisibleParams struct {
+	SeeAll bool     `json:"see_all"`
+	Viewer *int64   `json:"viewer"`
+	Packs  []string `json:"packs"`
+}
+
+type ExecutionStatsVisibleRow struct {
+	Status string `json:"status"`
+	Count  int64  `json:"count"`
+}
+
+// Count per status of the executions the caller may see.
+func (q *Queries) ExecutionStatsVisible(ctx context.Context, db DBTX, arg ExecutionStatsVisibleParams) ([]ExecutionStatsVisibleRow, error) {
+	rows, err := db.Query(ctx, executionStatsVisible, arg.SeeAll, arg.Viewer, arg.Packs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExecutionStatsVisibleRow{}
+	for rows.Next() {
+		var i ExecutionStatsVisibleRow
+		if err := rows.Scan(&i.Status, &i.Count); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const executionUpdateStatus = `-- name: ExecutionUpdateStatus :one
 UPDATE execution
 SET status = $1::execution_status_enum,
@@ -856,7 +1069,7 @@ WHERE w.status = 'active' AND NOT w.cordoned
         FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
                                             THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
         WHERE lower(r.name) = ANY($2::text[])))
-ORDER BY load, w.id
+ORDER BY load, random()
 LIMIT 1
 `
 
@@ -872,7 +1085,9 @@ type ExecutionWorkerPickLeastLoadedRow struct {
 
 // Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
 // actions, and (when runtime_names is non-empty) listing one of those names in
-// capabilities.runtimes (case-insensitive). Least loaded first, then lowest id.
+// capabilities.runtimes (case-insensitive). Least loaded first; ties are
+// broken at random so idle workers share the work instead of the lowest id
+// taking everything.
 func (q *Queries) ExecutionWorkerPickLeastLoaded(ctx context.Context, db DBTX, arg ExecutionWorkerPickLeastLoadedParams) (ExecutionWorkerPickLeastLoadedRow, error) {
 	row := db.QueryRow(ctx, executionWorkerPickLeastLoaded, arg.StaleAfterSeconds, arg.RuntimeNames)
 	var i ExecutionWorkerPickLeastLoadedRow

@@ -10,6 +10,19 @@ import (
 	"encoding/json"
 )
 
+const policyDelete = `-- name: PolicyDelete :execrows
+DELETE FROM policy WHERE id = $1
+`
+
+// API: deletes one policy by id.
+func (q *Queries) PolicyDelete(ctx context.Context, db DBTX, id int64) (int64, error) {
+	result, err := db.Exec(ctx, policyDelete, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const policyGetByRef = `-- name: PolicyGetByRef :one
 SELECT id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, created, updated FROM policy WHERE ref = $1
 `

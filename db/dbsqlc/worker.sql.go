@@ -213,6 +213,89 @@ func (q *Queries) WorkerListStale(ctx context.Context, db DBTX, staleAfterSecond
 	return items, nil
 }
 
+const workerLoadCounts = `-- name: WorkerLoadCounts :many
+SELECT worker::bigint AS worker, status::text AS status, count(*) AS count FROM execution
+WHERE worker IS NOT NULL AND status IN ('scheduled', 'running', 'canceling')
+GROUP BY worker, status
+`
+
+type WorkerLoadCountsRow struct {
+	Worker int64  `json:"worker"`
+	Status string `json:"status"`
+	Count  int64  `json:"count"`
+}
+
+// Executions each worker currently holds, per status.
+func (q *Queries) WorkerLoadCounts(ctx context.Context, db DBTX) ([]WorkerLoadCountsRow, error) {
+	rows, err := db.Query(ctx, workerLoadCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WorkerLoadCountsRow{}
+	for rows.Next() {
+		var i WorkerLoadCountsRow
+		if err := rows.Scan(&i.Worker, &i.Status, &i.Count); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const workerSetCordon = `-- name: WorkerSetCordon :one
+UPDATE worker
+SET cordoned = $1,
+    cordon_reason = CASE WHEN $1::boolean THEN $2::text END,
+    cordoned_by = CASE WHEN $1::boolean THEN $3::text END,
+    cordoned_at = CASE WHEN $1::boolean THEN now() END,
+    updated = now()
+WHERE id = $4
+RETURNING id, name, worker_type, worker_role, runtime, host, port, status, capabilities, meta, last_heartbeat, heartbeat_interval_ms, cordoned, cordon_reason, cordoned_by, cordoned_at, created, updated
+`
+
+type WorkerSetCordonParams struct {
+	Cordoned bool    `json:"cordoned"`
+	Reason   *string `json:"reason"`
+	ByLogin  *string `json:"by_login"`
+	ID       int64   `json:"id"`
+}
+
+// Cordon or uncordon a worker (the scheduler skips cordoned workers).
+func (q *Queries) WorkerSetCordon(ctx context.Context, db DBTX, arg WorkerSetCordonParams) (Worker, error) {
+	row := db.QueryRow(ctx, workerSetCordon,
+		arg.Cordoned,
+		arg.Reason,
+		arg.ByLogin,
+		arg.ID,
+	)
+	var i Worker
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.WorkerType,
+		&i.WorkerRole,
+		&i.Runtime,
+		&i.Host,
+		&i.Port,
+		&i.Status,
+		&i.Capabilities,
+		&i.Meta,
+		&i.LastHeartbeat,
+		&i.HeartbeatIntervalMs,
+		&i.Cordoned,
+		&i.CordonReason,
+		&i.CordonedBy,
+		&i.CordonedAt,
+		&i.Created,
+		&i.Updated,
+	)
+	return i, err
+}
+
 const workerSetInactive = `-- name: WorkerSetInactive :execrows
 UPDATE worker SET status = 'inactive' WHERE id = $1
 `

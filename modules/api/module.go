@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -17,6 +18,7 @@ import (
 	"github.com/attune-system/attune/modules/access"
 	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/httpserver"
+	"github.com/attune-system/attune/modules/packsvc"
 	"github.com/attune-system/attune/modules/security"
 	"github.com/attune-system/attune/modules/store"
 )
@@ -55,6 +57,9 @@ type Module struct {
 	dummyOnce    sync.Once
 	out          io.Writer // where the generated admin password is printed
 	dummy        string
+	// packs is the shared pack service (same code path as the CLI); nil
+	// when Deps.PacksBaseDir is empty (pack mutations then answer 503).
+	packs atomic.Pointer[packsvc.Service]
 }
 
 // New builds the api module. Secrets are checked here so a misconfigured
@@ -105,6 +110,9 @@ func (m *Module) Start(ctx context.Context) error {
 		return err
 	}
 	m.doc, m.docJSON = doc, js
+	if err := m.startPacks(); err != nil {
+		return err
+	}
 	if err := m.bootstrap(ctx); err != nil {
 		return err
 	}
@@ -154,8 +162,11 @@ func (m *Module) buildEcho(routes []Route) (*echo.Echo, error) {
 		} else if op.OperationID != rt.OperationID {
 			return nil, fmt.Errorf("api: route %s: operationId %q in the table, %q in the document", key, rt.OperationID, op.OperationID)
 		}
-		e.Add(rt.Method, echoPath(rt.Path), rt.Handler,
-			m.authenticate(rt), m.rateLimit, m.audit(rt), v.middleware(rt))
+		chain := []echo.MiddlewareFunc{m.authenticate(rt), m.rateLimit, m.audit(rt), v.middleware(rt)}
+		if rt.SelfGoverned {
+			chain = []echo.MiddlewareFunc{m.authenticate(rt), v.middleware(rt)}
+		}
+		e.Add(rt.Method, echoPath(rt.Path), rt.Handler, chain...)
 	}
 	m.staticRoutes(e)
 	e.RouteNotFound("/*", func(c echo.Context) error {

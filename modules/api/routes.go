@@ -11,6 +11,19 @@ func (m *Module) routes() []Route {
 		m.permissionRoutes(),
 		m.keyRoutes(),
 		m.auditRoutes(),
+		m.packRoutes(),
+		m.actionRoutes(),
+		m.ruleRoutes(),
+		m.triggerRoutes(),
+		m.sensorRoutes(),
+		m.runtimeRoutes(),
+		m.policyRoutes(),
+		m.webhookRoutes(),
+		m.executionRoutes(),
+		m.eventRoutes(),
+		m.enforcementRoutes(),
+		m.workerRoutes(),
+		m.inquiryRoutes(),
 	}
 	var out []Route
 	for _, g := range groups {

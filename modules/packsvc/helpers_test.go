@@ -93,4 +93,3 @@ func mustEnsureCore(t *testing.T, e env) {
 	_, err := e.svc.EnsureCore(ctxT(t))
 	require.NoError(t, err)
 }
-

@@ -42,7 +42,9 @@ func TestWorkerRoleRunsDispatchedShellAction(t *testing.T) {
 
 			p, err := st.PackUpsert(ctx, store.Pack{Ref: "e2e", Label: "E2E", Version: "1.0.0"})
 			require.NoError(t, err)
-			rt, err := st.RuntimeUpsert(ctx, store.Runtime{Ref: "core.shell", Name: "Shell", Aliases: []string{"shell"},
+			// The pack's own runtime: core.* runtimes belong to the core pack,
+			// which the app registers at start-up.
+			rt, err := st.RuntimeUpsert(ctx, store.Runtime{Ref: "e2e.shell", Pack: &p.ID, PackRef: &p.Ref, Name: "Shell", Aliases: []string{"shell"},
 				Distributions:   json.RawMessage(`{"verification":{"always_available":true}}`),
 				ExecutionConfig: json.RawMessage(`{"interpreter":{"binary":"/bin/sh","args":[]}}`)})
 			require.NoError(t, err)
