@@ -113,15 +113,6 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-// rows renders a slice of store rows with rowJSON.
-func rows[T any](xs []T, drop ...string) []map[string]any {
-	out := make([]map[string]any, len(xs))
-	for i, x := range xs {
-		out[i] = rowJSON(x, drop...)
-	}
-	return out
-}
-
 // canSee answers 404 (spec §9.1 Hiding) unless p may read the object.
 func canSee(p *access.Principal, resource, packRef, ref string) error {
 	if !access.CanRead(p, resource, packRef, ref) {
