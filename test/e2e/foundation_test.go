@@ -157,6 +157,10 @@ func TestDevModeOnAFreshMachine(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
+	code, out, errOut := runAttune(t, root, nil, "pack", "list")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "core", "a fresh install has the core pack registered")
+
 	children := childPIDs(p.cmd.Process.Pid)
 	require.NotEmpty(t, children, "the private postgres runs as a child")
 	require.Equal(t, 0, p.stop(t, syscall.SIGINT, 40*time.Second), p.output())
