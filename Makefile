@@ -12,7 +12,7 @@ PKGS := ./...
 # go test -p: how many test binaries run at once (2 cores here).
 TEST_P ?= 2
 
-.PHONY: help build run test lint vet staticcheck fmt-check generate check-generate bench migrate clean
+.PHONY: help build run test lint vet staticcheck fmt-check generate check-generate bench bench-w1 migrate clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -44,8 +44,13 @@ generate: ## regenerate sqlc code from queries/ and db/migrations/
 check-generate: ## fail when generated sqlc code differs from queries/ + migrations
 	CGO_ENABLED=0 $(TOOLS) sqlc diff -f db/sqlc.yaml
 
-bench: build ## benchmarks (see docs/development.md)
+bench: build ## Go micro-benchmarks, then the W1 harness (floor vs attune, both topologies)
 	$(GO) test -run '^$$' -bench . -benchmem ./modules/bus/... ./modules/security/... ./modules/rules/... ./modules/runner/...
+	$(MAKE) bench-w1
+
+bench-w1: build ## W1 webhook→shell: floor vs attune (roles=all and split over RabbitMQ), ratios to the floor
+	@test -d ../shared/bench/floor -a -d ../shared/bench/loadgen || { echo "bench-w1: ../shared/bench/{floor,loadgen} not found (expected next to the repository)"; exit 1; }
+	$(GO) run ./test/bench/w1 -attune $(BIN) -shared ../shared
 
 migrate: build ## apply migrations to database.url
 	./$(BIN) migrate up

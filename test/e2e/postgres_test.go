@@ -68,9 +68,18 @@ func (p *privatePostgres) ctl(args ...string) error {
 	args = append(args, "-D", p.dir, "-w")
 	cmd := exec.Command(filepath.Join(p.bin, "pg_ctl"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.cred}
-	out, err := cmd.CombinedOutput()
+	// Output goes to a file, not a pipe: a postmaster started without -l
+	// inherits pg_ctl's stdout and would keep a pipe open forever.
+	out, err := os.CreateTemp("", "pg_ctl-*.log")
 	if err != nil {
-		return fmt.Errorf("pg_ctl %v: %w: %s", args, err, out)
+		return err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("pg_ctl %v: %w: %s", args, err, b)
 	}
 	return nil
 }

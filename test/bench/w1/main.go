@@ -1,0 +1,93 @@
+// Command w1 runs benchmark workload W1 ("webhook → shell", see
+// ../shared/bench/README.md) against the platform-free floor and against
+// Attune in two topologies (every role in one process on the in-process bus;
+// api, 2 executors and 2 workers as separate processes over RabbitMQ), in the
+// same run, and prints one table of Attune's figures as ratios to the floor.
+//
+// Usage (from the repository root, after `make build`):
+//
+//	go run ./test/bench/w1 -attune bin/attune -shared ../shared
+//
+// Database and broker come from ATTUNE_TEST_DATABASE_URL and
+// ATTUNE_TEST_AMQP_URL (defaults: the local PostgreSQL and RabbitMQ). Each
+// topology gets a fresh database and the split one a fresh broker prefix,
+// both removed at the end.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.attune, "attune", "bin/attune", "attune binary")
+	flag.StringVar(&o.shared, "shared", "../shared", "directory holding bench/floor and bench/loadgen")
+	flag.IntVar(&o.latN, "lat-n", 200, "B1 latency requests")
+	flag.Float64Var(&o.latRate, "lat-rate", 20, "B1 requests per second")
+	flag.IntVar(&o.thrN, "thr-n", 2000, "B2 throughput requests")
+	flag.IntVar(&o.thrC, "thr-c", 16, "B2 concurrent senders")
+	flag.BoolVar(&o.skipBig, "skip-big-output", false, "skip the 20 × 100 MB output RSS measurement")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "w1:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	attune, shared string
+	latN, thrN     int
+	thrC           int
+	latRate        float64
+	skipBig        bool
+	work           string // scratch directory for this run
+	loadgen        string
+}
+
+func run(o options) error {
+	var err error
+	if o.attune, err = filepath.Abs(o.attune); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.attune); err != nil {
+		return fmt.Errorf("attune binary %s: %w (run make build)", o.attune, err)
+	}
+	if o.work, err = os.MkdirTemp("", "attune-w1-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(o.work)
+	floor, err := buildTool(o, "floor")
+	if err != nil {
+		return err
+	}
+	if o.loadgen, err = buildTool(o, "loadgen"); err != nil {
+		return err
+	}
+	var rows []row
+	fl, err := benchFloor(o, floor)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	rows = append(rows, fl)
+	for _, topo := range []string{"inproc", "split"} {
+		r, err := benchAttune(o, topo)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "w1: attune %s: %v\n", topo, err)
+			r = row{name: "attune " + topo, err: err.Error()}
+		}
+		rows = append(rows, r)
+	}
+	big := "skipped (-skip-big-output)"
+	if !o.skipBig {
+		if mib, err := bigOutputRSS(o); err != nil {
+			big = "error: " + err.Error()
+		} else {
+			big = fmt.Sprintf("%.1f MiB", mib)
+		}
+	}
+	printTable(os.Stdout, rows, big)
+	return nil
+}
