@@ -22,7 +22,9 @@ type Config struct {
 	LeaseTimeout time.Duration `koanf:"lease_timeout"`
 	// Runtimes overrides runtime detection (e.g. [shell, python]). Empty = detect.
 	Runtimes []string `koanf:"runtimes"`
-	// MaxStdoutBytes and MaxStderrBytes cap captured output kept in the result. Default 10 MiB each.
+	// MaxStdoutBytes and MaxStderrBytes cap the output kept in memory and in
+	// the result (the log files keep more). Default 1 MiB each: twenty busy
+	// actions must not cost the worker hundreds of MiB.
 	MaxStdoutBytes int64 `koanf:"max_stdout_bytes"`
 	MaxStderrBytes int64 `koanf:"max_stderr_bytes"`
 	// KillGrace is the wait between SIGTERM and SIGKILL on timeout or cancel. Defaults to 10s.
@@ -37,8 +39,8 @@ func Defaults() Config {
 		MaxConcurrentTasks: 10,
 		HeartbeatInterval:  5 * time.Second,
 		LeaseTimeout:       30 * time.Second,
-		MaxStdoutBytes:     10 << 20,
-		MaxStderrBytes:     10 << 20,
+		MaxStdoutBytes:     1 << 20,
+		MaxStderrBytes:     1 << 20,
 		KillGrace:          10 * time.Second,
 	}
 }

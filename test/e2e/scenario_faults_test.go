@@ -76,7 +76,7 @@ func TestWorkerSIGTERMLetsActionFinish(t *testing.T) {
 		p := c.WorkerProcess(t, *ex.Worker)
 		require.Equal(t, 0, p.stop(t, syscall.SIGTERM, 30*time.Second), p.output())
 		ex = waitExecution(t, c.Store(), id, 5*time.Second)
-		require.Equal(t, "completed", ex.Status, fmt.Sprintf("%s", ex.Result))
+		require.Equal(t, "completed", ex.Status, string(ex.Result))
 		require.Contains(t, string(ex.Result), "done-after-3s")
 	})
 }

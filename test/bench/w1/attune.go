@@ -31,7 +31,9 @@ func envOr(k, def string) string {
 
 // benchAttune measures one topology: "inproc" (roles=all, in-process bus) or
 // "split" (api, executor×2, worker×2 over RabbitMQ with a fresh prefix).
-func benchAttune(o options, topo string) (row, error) {
+// benchAttune measures W1 against one topology. after, when set, runs with
+// the API URL and the process-tree root once the measurements are done.
+func benchAttune(o options, topo string, after func(api string, pid int)) (row, error) {
 	ctx := context.Background()
 	suffix := randHex(5)
 	admin := envOr("ATTUNE_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
@@ -121,7 +123,11 @@ func benchAttune(o options, topo string) (row, error) {
 	if out, err := attuneCmd(o, cli, "pack", "register", pack).CombinedOutput(); err != nil {
 		return row{}, fmt.Errorf("pack register: %w: %s", err, out)
 	}
-	return measure(o, "attune "+topo, hook, result, tree.Process.Pid)
+	r, err := measure(o, "attune "+topo, hook, result, tree.Process.Pid)
+	if err == nil && after != nil {
+		after(apiURL, tree.Process.Pid)
+	}
+	return r, err
 }
 
 func attuneCmd(o options, dir string, args ...string) *exec.Cmd {
@@ -159,13 +165,9 @@ func waitReady(api string, d time.Duration) error {
 // enableWebhook logs in as admin and enables core.webhook's webhook,
 // returning its URL.
 func enableWebhook(api string) (string, error) {
-	var login struct {
-		Data struct {
-			AccessToken string `json:"access_token"`
-		} `json:"data"`
-	}
-	if err := postJSON(api+"/auth/login", "", map[string]string{"login": "admin", "password": adminPassword}, &login); err != nil {
-		return "", fmt.Errorf("login: %w", err)
+	token, err := loginAdmin(api)
+	if err != nil {
+		return "", err
 	}
 	var hook struct {
 		Data struct {
@@ -173,7 +175,7 @@ func enableWebhook(api string) (string, error) {
 			URL        string `json:"url"`
 		} `json:"data"`
 	}
-	if err := postJSON(api+"/api/v1/triggers/core.webhook/webhooks/enable", login.Data.AccessToken, nil, &hook); err != nil {
+	if err := postJSON(api+"/api/v1/triggers/core.webhook/webhooks/enable", token, nil, &hook); err != nil {
 		return "", fmt.Errorf("enable webhook on core.webhook: %w", err)
 	}
 	if hook.Data.WebhookKey == "" {
@@ -183,8 +185,12 @@ func enableWebhook(api string) (string, error) {
 }
 
 func postJSON(u, token string, body, out any) error {
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(b))
+	var rd io.Reader = http.NoBody // a nil body means no body, not JSON null
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(http.MethodPost, u, rd)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -256,4 +262,17 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// loginAdmin returns an access token for the bench's admin.
+func loginAdmin(api string) (string, error) {
+	var login struct {
+		Data struct {
+			AccessToken string `json:"access_token"`
+		} `json:"data"`
+	}
+	if err := postJSON(api+"/auth/login", "", map[string]string{"login": "admin", "password": adminPassword}, &login); err != nil {
+		return "", fmt.Errorf("login: %w", err)
+	}
+	return login.Data.AccessToken, nil
 }

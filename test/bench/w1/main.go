@@ -72,21 +72,24 @@ func run(o options) error {
 		return fmt.Errorf("floor: %w", err)
 	}
 	rows = append(rows, fl)
+	big := "skipped (-skip-big-output)"
 	for _, topo := range []string{"inproc", "split"} {
-		r, err := benchAttune(o, topo)
+		var after func(api string, pid int)
+		if topo == "inproc" && !o.skipBig {
+			after = func(api string, pid int) {
+				if mib, err := bigOutputRSS(api, pid); err != nil {
+					big = "error: " + err.Error()
+				} else {
+					big = fmt.Sprintf("%.1f MiB", mib)
+				}
+			}
+		}
+		r, err := benchAttune(o, topo, after)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "w1: attune %s: %v\n", topo, err)
 			r = row{name: "attune " + topo, err: err.Error()}
 		}
 		rows = append(rows, r)
-	}
-	big := "skipped (-skip-big-output)"
-	if !o.skipBig {
-		if mib, err := bigOutputRSS(o); err != nil {
-			big = "error: " + err.Error()
-		} else {
-			big = fmt.Sprintf("%.1f MiB", mib)
-		}
 	}
 	printTable(os.Stdout, rows, big)
 	return nil

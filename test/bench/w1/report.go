@@ -26,12 +26,6 @@ func deleteNamespace(ctx context.Context, dsn, amqp, prefix string) error {
 	return rabbitmq.DeleteNamespace(ctx, amqp, prefix, extra...)
 }
 
-// bigOutputRSS is measured by the W1 harness only when the API can start
-// executions; see printTable for how it is reported.
-func bigOutputRSS(o options) (float64, error) {
-	return 0, fmt.Errorf("not measured: needs POST /api/v1/executions/execute, absent from this build")
-}
-
 // printTable prints one row per system with ratios to the floor of the same run.
 func printTable(w io.Writer, rows []row, big string) {
 	fl := rows[0]
