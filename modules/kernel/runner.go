@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -88,6 +89,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	if runErr == nil && ctx.Err() == nil {
 		r.log.Info("all modules running", "modules", r.Names()[:started])
+		// Start-up garbage (documents parsed, packs checksummed, schemas
+		// compiled) would stay resident until the scavenger got to it;
+		// hand it back now so an idle process is small.
+		debug.FreeOSMemory()
 		select {
 		case <-ctx.Done():
 			r.log.Info("shutdown requested")
