@@ -1,9 +1,7 @@
 package runtimeenv_test
 
 import (
-	"archive/zip"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/attune-system/attune/modules/packsvc"
 	"github.com/attune-system/attune/modules/runtimeenv"
+	"github.com/attune-system/attune/modules/runtimeenv/envtest"
 	"github.com/attune-system/attune/modules/store"
 	"github.com/attune-system/attune/modules/store/storetest"
 )
@@ -48,55 +47,9 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-}
+func write(t *testing.T, path, content string) { envtest.Write(t, path, content) }
 
-// wheel writes a pure-python wheel of greetlib at version into dir, by hand:
-// PyPI is not reachable, and building a wheel would need network.
-func wheel(t *testing.T, dir, version string) {
-	t.Helper()
-	name := fmt.Sprintf("greetlib-%s-py3-none-any.whl", version)
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	f, err := os.Create(filepath.Join(dir, name))
-	require.NoError(t, err)
-	zw := zip.NewWriter(f)
-	info := fmt.Sprintf("greetlib-%s.dist-info", version)
-	files := map[string]string{
-		"greetlib/__init__.py":  fmt.Sprintf("VERSION = %q\n", version),
-		info + "/METADATA":      fmt.Sprintf("Metadata-Version: 2.1\nName: greetlib\nVersion: %s\n", version),
-		info + "/WHEEL":         "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-		info + "/top_level.txt": "greetlib\n",
-	}
-	var record strings.Builder
-	for p, c := range files {
-		w, err := zw.Create(p)
-		require.NoError(t, err)
-		_, _ = w.Write([]byte(c))
-		record.WriteString(p + ",,\n")
-	}
-	record.WriteString(info + "/RECORD,,\n")
-	w, err := zw.Create(info + "/RECORD")
-	require.NoError(t, err)
-	_, _ = w.Write([]byte(record.String()))
-	require.NoError(t, zw.Close())
-	require.NoError(t, f.Close())
-}
-
-// pythonPack writes a pack whose requirements pin greetlib==version from a
-// wheel shipped in the pack.
-func pythonPack(t *testing.T, ref, version string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), ref)
-	write(t, filepath.Join(dir, "pack.yaml"), fmt.Sprintf("ref: %s\nlabel: P\ndescription: d\nversion: 1.0.0\n", ref))
-	write(t, filepath.Join(dir, "actions", "hello.yaml"), "ref: "+ref+".hello\nlabel: H\nrunner_type: python\nentry_point: hello.py\n")
-	write(t, filepath.Join(dir, "actions", "hello.py"), "import greetlib\nprint(greetlib.VERSION)\n")
-	write(t, filepath.Join(dir, "requirements.txt"), "--no-index\n--find-links wheels\ngreetlib=="+version+"\n")
-	wheel(t, filepath.Join(dir, "wheels"), version)
-	return dir
-}
+func pythonPack(t *testing.T, ref, version string) string { return envtest.PythonPack(t, ref, version) }
 
 func runtimeByRef(t *testing.T, st *store.Store, ref string) store.Runtime {
 	rt, err := st.RuntimeGetByRef(context.Background(), ref)
@@ -169,11 +122,7 @@ func TestNodeEnvWithNpmDependency(t *testing.T) {
 	}
 	f := setup(t)
 	c := ctx(t)
-	dir := filepath.Join(t.TempDir(), "nodey")
-	write(t, filepath.Join(dir, "pack.yaml"), "ref: nodey\nlabel: N\ndescription: d\nversion: 1.0.0\n")
-	write(t, filepath.Join(dir, "actions", "n.yaml"), "ref: nodey.n\nlabel: N\nrunner_type: nodejs\nentry_point: n.js\n")
-	write(t, filepath.Join(dir, "actions", "n.js"), "console.log(require('is-number')(5))\n")
-	write(t, filepath.Join(dir, "package.json"), `{"name": "nodey", "version": "1.0.0", "dependencies": {"is-number": "7.0.0"}}`)
+	dir := envtest.NodePack(t, "nodey")
 	mgr := runtimeenv.NewManager(f.st, f.envsDir, f.packsDir, nil)
 	svc, err := packsvc.New(packsvc.Options{Store: f.st, PacksDir: f.packsDir, Envs: mgr})
 	require.NoError(t, err)
