@@ -21,9 +21,11 @@ func (m *Module) keyRoutes() []Route {
 	reader := Users.Plus("execution", "sensor") // actions and sensors read their secrets
 	return []Route{
 		{Method: "GET", Path: base, OperationID: "listKeys", Auth: Users, Handler: m.listKeys},
-		{Method: "POST", Path: base, OperationID: "createKey", Auth: Users, Handler: m.createKey},
+		// Actions keep state in their pack's keys (RBAC limits an execution
+		// token to keys owned by its own pack or action).
+		{Method: "POST", Path: base, OperationID: "createKey", Auth: Users.Plus("execution"), Handler: m.createKey},
 		{Method: "GET", Path: base + "/{ref}", OperationID: "getKey", Auth: reader, Handler: m.getKey},
-		{Method: "PUT", Path: base + "/{ref}", OperationID: "updateKey", Auth: Users, Handler: m.updateKey},
+		{Method: "PUT", Path: base + "/{ref}", OperationID: "updateKey", Auth: Users.Plus("execution"), Handler: m.updateKey},
 		{Method: "DELETE", Path: base + "/{ref}", OperationID: "deleteKey", Auth: Users, Handler: m.deleteKey},
 	}
 }

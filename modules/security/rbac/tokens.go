@@ -18,6 +18,7 @@ var (
 		resAct{ResExecutions, ActCreate},
 		resAct{ResActions, ActRead}, resAct{ResActions, ActExecute}, // child executions
 		resAct{ResKeys, ActRead}, resAct{ResKeys, ActDecrypt},
+		resAct{ResKeys, ActCreate}, resAct{ResKeys, ActUpdate}, // state shared between actions of a pack (T2.3)
 		resAct{ResArtifacts, ActRead}, resAct{ResArtifacts, ActCreate}, resAct{ResArtifacts, ActUpdate},
 		resAct{ResEvents, ActCreate}, resAct{ResTriggers, ActRead},
 	)
@@ -78,16 +79,16 @@ func ceilingAllows(sub Subject, resource, action string) bool {
 }
 
 // StandardExecutionGrants are the grants of the reserved "standard" set for
-// an execution token: read its own execution, read/decrypt keys owned by its
-// action or pack, manage artifacts and post events within its pack. The
+// an execution token: read its own execution, read, decrypt, create and
+// update keys owned by its action or pack, manage artifacts and post events within its pack. The
 // token's effective grants are these plus its executor's permission sets,
 // all capped by the execution ceiling.
 func StandardExecutionGrants(executionID int64, packRef, actionRef string) []Grant {
 	return []Grant{
 		{Resource: ResExecutions, Actions: []string{ActRead}, Constraints: &Constraints{IDs: []int64{executionID}}},
-		{Resource: ResKeys, Actions: []string{ActRead, ActDecrypt},
+		{Resource: ResKeys, Actions: []string{ActRead, ActDecrypt, ActCreate, ActUpdate},
 			Constraints: &Constraints{OwnerTypes: []string{"pack"}, OwnerRefs: []string{packRef}}},
-		{Resource: ResKeys, Actions: []string{ActRead, ActDecrypt},
+		{Resource: ResKeys, Actions: []string{ActRead, ActDecrypt, ActCreate, ActUpdate},
 			Constraints: &Constraints{OwnerTypes: []string{"action"}, OwnerRefs: []string{actionRef}}},
 		{Resource: ResArtifacts, Actions: []string{ActRead, ActCreate, ActUpdate},
 			Constraints: &Constraints{PackRefs: []string{packRef}}},
