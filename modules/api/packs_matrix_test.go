@@ -125,9 +125,13 @@ func init() {
 		"POST /api/v1/sensors/{ref}/disable":              editorMut(200),
 		"GET /api/v1/runtimes":                            list,
 		"GET /api/v1/runtimes/{ref}":                      readAll,
+		"POST /api/v1/runtimes":                           create(201, 201),
+		"PUT /api/v1/runtimes/{ref}":                      editorMut(200),
 		"DELETE /api/v1/runtimes/{ref}":                   adminMut(200),
 		"GET /api/v1/policies":                            list,
 		"GET /api/v1/policies/{ref}":                      readNoEditor,
+		"POST /api/v1/policies":                           create(403, 201), // editor holds nothing on policies
+		"PUT /api/v1/policies/{ref}":                      hiddenFromEditor,
 		"DELETE /api/v1/policies/{ref}":                   hiddenFromEditor,
 	}
 	for _, k := range []string{"actions", "triggers", "sensors", "rules", "runtimes", "policies"} {
@@ -167,6 +171,12 @@ func init() {
 				"PUT /api/v1/rules/{ref}":    map[string]any{"label": "B"},
 				"POST /api/v1/triggers":      map[string]any{"ref": d.pack + ".new", "pack_ref": d.pack, "label": "N"},
 				"PUT /api/v1/triggers/{ref}": map[string]any{"label": "B"},
+				"POST /api/v1/runtimes":      map[string]any{"ref": d.pack + ".newrt", "pack_ref": d.pack, "name": "N"},
+				"PUT /api/v1/runtimes/{ref}": map[string]any{"name": "B"},
+				"POST /api/v1/policies": map[string]any{"ref": d.pack + ".newpol", "name": "N",
+					"scope":       map[string]any{"type": "action", "action_ref": d.action},
+					"concurrency": map[string]any{"limit": 1, "method": "cancel"}},
+				"PUT /api/v1/policies/{ref}": map[string]any{"name": "B"},
 			}
 			return strings.ReplaceAll(rt.Path, "{ref}", ref), bodies[rt.Method+" "+rt.Path], true
 		},
