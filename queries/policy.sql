@@ -9,12 +9,12 @@ ORDER BY priority DESC, ref;
 
 -- name: PolicyUpsert :one
 INSERT INTO policy (ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold,
-                    rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags)
+                    rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, is_adhoc)
 VALUES (@ref, sqlc.narg(pack), sqlc.narg(pack_ref), sqlc.narg(action), @action_ref, @enabled, @priority,
         coalesce(sqlc.narg(parameters)::text[], '{}'), sqlc.narg(method), sqlc.narg(threshold),
         sqlc.narg(rate_limit_max_executions), sqlc.narg(rate_limit_window_seconds),
         coalesce(sqlc.narg(quotas)::jsonb, '[]'), sqlc.narg(name), sqlc.narg(description),
-        coalesce(sqlc.narg(tags)::text[], '{}'))
+        coalesce(sqlc.narg(tags)::text[], '{}'), @is_adhoc)
 ON CONFLICT (ref) DO UPDATE
 SET pack = EXCLUDED.pack,
     pack_ref = EXCLUDED.pack_ref,
@@ -35,7 +35,7 @@ RETURNING *;
 
 -- name: PolicyPruneByPack :many
 -- Pack re-registration: deletes policies no longer in the pack's files.
-DELETE FROM policy WHERE pack = @pack AND NOT (ref = ANY(@keep::text[])) RETURNING ref;
+DELETE FROM policy WHERE pack = @pack AND NOT is_adhoc AND NOT (ref = ANY(@keep::text[])) RETURNING ref;
 
 -- name: PolicyDelete :execrows
 -- API: deletes one policy by id.

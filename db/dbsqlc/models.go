@@ -1347,6 +1347,7 @@ type Policy struct {
 	Name                   *string           `json:"name"`
 	Description            *string           `json:"description"`
 	Tags                   []string          `json:"tags"`
+	IsAdhoc                bool              `json:"is_adhoc"`
 	Created                time.Time         `json:"created"`
 	Updated                time.Time         `json:"updated"`
 }

@@ -24,7 +24,7 @@ func (q *Queries) PolicyDelete(ctx context.Context, db DBTX, id int64) (int64, e
 }
 
 const policyGetByRef = `-- name: PolicyGetByRef :one
-SELECT id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, created, updated FROM policy WHERE ref = $1
+SELECT id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, is_adhoc, created, updated FROM policy WHERE ref = $1
 `
 
 func (q *Queries) PolicyGetByRef(ctx context.Context, db DBTX, ref string) (Policy, error) {
@@ -48,6 +48,7 @@ func (q *Queries) PolicyGetByRef(ctx context.Context, db DBTX, ref string) (Poli
 		&i.Name,
 		&i.Description,
 		&i.Tags,
+		&i.IsAdhoc,
 		&i.Created,
 		&i.Updated,
 	)
@@ -55,7 +56,7 @@ func (q *Queries) PolicyGetByRef(ctx context.Context, db DBTX, ref string) (Poli
 }
 
 const policyList = `-- name: PolicyList :many
-SELECT id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, created, updated FROM policy
+SELECT id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, is_adhoc, created, updated FROM policy
 WHERE $1::text IS NULL OR pack_ref = $1::text
 ORDER BY priority DESC, ref
 `
@@ -88,6 +89,7 @@ func (q *Queries) PolicyList(ctx context.Context, db DBTX, packRef *string) ([]P
 			&i.Name,
 			&i.Description,
 			&i.Tags,
+			&i.IsAdhoc,
 			&i.Created,
 			&i.Updated,
 		); err != nil {
@@ -102,7 +104,7 @@ func (q *Queries) PolicyList(ctx context.Context, db DBTX, packRef *string) ([]P
 }
 
 const policyPruneByPack = `-- name: PolicyPruneByPack :many
-DELETE FROM policy WHERE pack = $1 AND NOT (ref = ANY($2::text[])) RETURNING ref
+DELETE FROM policy WHERE pack = $1 AND NOT is_adhoc AND NOT (ref = ANY($2::text[])) RETURNING ref
 `
 
 type PolicyPruneByPackParams struct {
@@ -133,12 +135,12 @@ func (q *Queries) PolicyPruneByPack(ctx context.Context, db DBTX, arg PolicyPrun
 
 const policyUpsert = `-- name: PolicyUpsert :one
 INSERT INTO policy (ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold,
-                    rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags)
+                    rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, is_adhoc)
 VALUES ($1, $2, $3, $4, $5, $6, $7,
         coalesce($8::text[], '{}'), $9, $10,
         $11, $12,
         coalesce($13::jsonb, '[]'), $14, $15,
-        coalesce($16::text[], '{}'))
+        coalesce($16::text[], '{}'), $17)
 ON CONFLICT (ref) DO UPDATE
 SET pack = EXCLUDED.pack,
     pack_ref = EXCLUDED.pack_ref,
@@ -155,7 +157,7 @@ SET pack = EXCLUDED.pack,
     name = EXCLUDED.name,
     description = EXCLUDED.description,
     tags = EXCLUDED.tags
-RETURNING id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, created, updated
+RETURNING id, ref, pack, pack_ref, action, action_ref, enabled, priority, parameters, method, threshold, rate_limit_max_executions, rate_limit_window_seconds, quotas, name, description, tags, is_adhoc, created, updated
 `
 
 type PolicyUpsertParams struct {
@@ -175,6 +177,7 @@ type PolicyUpsertParams struct {
 	Name                   *string           `json:"name"`
 	Description            *string           `json:"description"`
 	Tags                   []string          `json:"tags"`
+	IsAdhoc                bool              `json:"is_adhoc"`
 }
 
 func (q *Queries) PolicyUpsert(ctx context.Context, db DBTX, arg PolicyUpsertParams) (Policy, error) {
@@ -195,6 +198,7 @@ func (q *Queries) PolicyUpsert(ctx context.Context, db DBTX, arg PolicyUpsertPar
 		arg.Name,
 		arg.Description,
 		arg.Tags,
+		arg.IsAdhoc,
 	)
 	var i Policy
 	err := row.Scan(
@@ -215,6 +219,7 @@ func (q *Queries) PolicyUpsert(ctx context.Context, db DBTX, arg PolicyUpsertPar
 		&i.Name,
 		&i.Description,
 		&i.Tags,
+		&i.IsAdhoc,
 		&i.Created,
 		&i.Updated,
 	)

@@ -201,7 +201,7 @@ func (q *Queries) AdmissionStateUpsert(ctx context.Context, db DBTX, arg Admissi
 }
 
 const policyEffectiveForAction = `-- name: PolicyEffectiveForAction :one
-SELECT p.id, p.ref, p.pack, p.pack_ref, p.action, p.action_ref, p.enabled, p.priority, p.parameters, p.method, p.threshold, p.rate_limit_max_executions, p.rate_limit_window_seconds, p.quotas, p.name, p.description, p.tags, p.created, p.updated FROM policy p
+SELECT p.id, p.ref, p.pack, p.pack_ref, p.action, p.action_ref, p.enabled, p.priority, p.parameters, p.method, p.threshold, p.rate_limit_max_executions, p.rate_limit_window_seconds, p.quotas, p.name, p.description, p.tags, p.is_adhoc, p.created, p.updated FROM policy p
 WHERE p.enabled
   AND (p.action = $1
        OR p.action_ref = $2::text
@@ -244,6 +244,7 @@ func (q *Queries) PolicyEffectiveForAction(ctx context.Context, db DBTX, arg Pol
 		&i.Name,
 		&i.Description,
 		&i.Tags,
+		&i.IsAdhoc,
 		&i.Created,
 		&i.Updated,
 	)

@@ -387,6 +387,8 @@ CREATE TABLE policy (
     name                      text,
     description               text,
     tags                      text[] NOT NULL DEFAULT '{}',
+    -- API-created policies survive re-registration of their pack.
+    is_adhoc                  boolean NOT NULL DEFAULT false,
     created                   timestamptz NOT NULL DEFAULT now(),
     updated                   timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT policy_concurrency_pair CHECK ((method IS NULL) = (threshold IS NULL)),

@@ -304,6 +304,7 @@ func (m *Module) createPolicy(c echo.Context) error {
 	if err := applyPolicyLimits(&x, w.Concurrency, w.RateLimit); err != nil {
 		return err
 	}
+	x.IsAdhoc = true // survives re-registration of its pack
 	var out store.Policy
 	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.PackLock(ctx, pk.Ref); err != nil {

@@ -74,6 +74,15 @@ func TestPolicyCreateThroughAPIIsWhatTheExecutorReads(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, row.Action)
 	require.Equal(t, pk.Ref+".*", row.ActionRef)
+
+	// API-created policies are ad hoc: re-registering the pack, which prunes
+	// the policies its files no longer declare, keeps them.
+	require.True(t, row.IsAdhoc)
+	pruned, err := e.st.PolicyPruneByPack(ctx, pk.ID, nil)
+	require.NoError(t, err)
+	require.Empty(t, pruned)
+	_, err = e.st.PolicyGetByRef(ctx, name+".packwide")
+	require.NoError(t, err)
 }
 
 func TestPolicyWriteValidation(t *testing.T) {

@@ -29,8 +29,11 @@ type Policy struct {
 	Name                   *string
 	Description            *string
 	Tags                   []string
-	Created                time.Time
-	Updated                time.Time
+	// IsAdhoc marks policies created through the API: re-registering their
+	// pack keeps them.
+	IsAdhoc bool
+	Created time.Time
+	Updated time.Time
 }
 
 func policyFromRow(r dbsqlc.Policy) Policy {
@@ -43,7 +46,7 @@ func policyFromRow(r dbsqlc.Policy) Policy {
 		ID: r.ID, Ref: r.Ref, Pack: r.Pack, PackRef: r.PackRef, Action: r.Action, ActionRef: r.ActionRef,
 		Enabled: r.Enabled, Priority: r.Priority, Parameters: r.Parameters, Method: m, Threshold: r.Threshold,
 		RateLimitMaxExecutions: r.RateLimitMaxExecutions, RateLimitWindowSeconds: r.RateLimitWindowSeconds,
-		Quotas: r.Quotas, Name: r.Name, Description: r.Description, Tags: r.Tags, Created: r.Created,
+		Quotas: r.Quotas, Name: r.Name, Description: r.Description, Tags: r.Tags, IsAdhoc: r.IsAdhoc, Created: r.Created,
 		Updated: r.Updated,
 	}
 }
@@ -81,7 +84,7 @@ func (d *DB) PolicyUpsert(ctx context.Context, x Policy) (Policy, error) {
 		Ref: x.Ref, Pack: x.Pack, PackRef: x.PackRef, Action: x.Action, ActionRef: x.ActionRef, Enabled: x.Enabled,
 		Priority: x.Priority, Parameters: x.Parameters, Method: m, Threshold: x.Threshold,
 		RateLimitMaxExecutions: x.RateLimitMaxExecutions, RateLimitWindowSeconds: x.RateLimitWindowSeconds,
-		Quotas: x.Quotas, Name: x.Name, Description: x.Description, Tags: x.Tags,
+		Quotas: x.Quotas, Name: x.Name, Description: x.Description, Tags: x.Tags, IsAdhoc: x.IsAdhoc,
 	})
 	if err != nil {
 		return Policy{}, interpretError(err, fmt.Sprintf("upsert policy %q", x.Ref))
