@@ -24,7 +24,7 @@ func TestActionsShareStateThroughKeys(t *testing.T) {
 	inst := apptest.Start(t, apptest.Options{})
 	st := openStore(t, inst.Config.Database.URL)
 	dir := writePack(t, map[string]string{
-		"pack.yaml": "ref: kvp\nlabel: KV\ndescription: keys between actions\nversion: 1.0.0\n",
+		"pack.yaml":          "ref: kvp\nlabel: KV\ndescription: keys between actions\nversion: 1.0.0\n",
 		"actions/write.yaml": "ref: kvp.write\nlabel: W\nrunner_type: shell\nentry_point: write.sh\n",
 		"actions/write.sh": `#!/bin/sh
 exec curl -sS -f -X POST "$ATTUNE_API_URL/api/v1/keys" -H "Authorization: Bearer $ATTUNE_API_TOKEN" \
