@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -67,37 +68,15 @@ func (m *Module) listEnforcements(c echo.Context) error {
 		}
 		f.Event = &n
 	}
-	ctx := c.Request().Context()
-	if rbac.Unconstrained(p.Subject, rbac.ResRules, rbac.ActRead) || rbac.Unconstrained(p.Subject, rbac.ResEnforcements, rbac.ActRead) {
-		rows, err := m.d.Store.EnforcementList(ctx, f, pg.Offset(), pg.Limit())
-		if err != nil {
-			return err
-		}
-		var total *int64
-		if pg.IncludeTotal {
-			n, err := m.d.Store.EnforcementCount(ctx, f)
-			if err != nil {
-				return err
-			}
-			total = &n
-		}
-		out := make([]EnforcementResponse, len(rows))
-		for i, e := range rows {
-			out[i] = enforcementResponse(e)
-		}
-		return c.JSON(http.StatusOK, paged(pg, out, total))
-	}
-	rows, err := m.d.Store.EnforcementList(ctx, f, 0, maxFilteredRows)
-	if err != nil {
-		return err
-	}
-	out := []EnforcementResponse{}
-	for _, e := range rows {
-		if canSeeEnforcement(p, e) {
-			out = append(out, enforcementResponse(e))
-		}
-	}
-	return c.JSON(http.StatusOK, pageSlice(pg, out))
+	all := rbac.Unconstrained(p.Subject, rbac.ResRules, rbac.ActRead) || rbac.Unconstrained(p.Subject, rbac.ResEnforcements, rbac.ActRead)
+	return visibleList[store.Enforcement, EnforcementResponse]{
+		list: func(ctx context.Context, offset, limit int32) ([]store.Enforcement, error) {
+			return m.d.Store.EnforcementList(ctx, f, offset, limit)
+		},
+		count:   func(ctx context.Context) (int64, error) { return m.d.Store.EnforcementCount(ctx, f) },
+		visible: func(e store.Enforcement) bool { return canSeeEnforcement(p, e) },
+		render:  enforcementResponse,
+	}.serve(c, pg, all)
 }
 
 func (m *Module) getEnforcement(c echo.Context) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -74,37 +75,15 @@ func (m *Module) listEvents(c echo.Context) error {
 		return err
 	}
 	f := store.EventListFilter{TriggerRef: c.QueryParam("trigger_ref"), RuleRef: c.QueryParam("rule_ref"), SourceRef: c.QueryParam("source")}
-	ctx := c.Request().Context()
-	if rbac.Unconstrained(p.Subject, rbac.ResTriggers, rbac.ActRead) || rbac.Unconstrained(p.Subject, rbac.ResEvents, rbac.ActRead) {
-		rows, err := m.d.Store.EventList(ctx, f, pg.Offset(), pg.Limit())
-		if err != nil {
-			return err
-		}
-		var total *int64
-		if pg.IncludeTotal {
-			n, err := m.d.Store.EventCount(ctx, f)
-			if err != nil {
-				return err
-			}
-			total = &n
-		}
-		out := make([]EventResponse, len(rows))
-		for i, e := range rows {
-			out[i] = eventResponse(e)
-		}
-		return c.JSON(http.StatusOK, paged(pg, out, total))
-	}
-	rows, err := m.d.Store.EventList(ctx, f, 0, maxFilteredRows)
-	if err != nil {
-		return err
-	}
-	out := []EventResponse{}
-	for _, e := range rows {
-		if canSeeEvent(p, e) {
-			out = append(out, eventResponse(e))
-		}
-	}
-	return c.JSON(http.StatusOK, pageSlice(pg, out))
+	all := rbac.Unconstrained(p.Subject, rbac.ResTriggers, rbac.ActRead) || rbac.Unconstrained(p.Subject, rbac.ResEvents, rbac.ActRead)
+	return visibleList[store.Event, EventResponse]{
+		list: func(ctx context.Context, offset, limit int32) ([]store.Event, error) {
+			return m.d.Store.EventList(ctx, f, offset, limit)
+		},
+		count:   func(ctx context.Context) (int64, error) { return m.d.Store.EventCount(ctx, f) },
+		visible: func(e store.Event) bool { return canSeeEvent(p, e) },
+		render:  eventResponse,
+	}.serve(c, pg, all)
 }
 
 func (m *Module) getEvent(c echo.Context) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -130,4 +131,49 @@ func bind(c echo.Context, v any) error {
 		return &json.SyntaxError{}
 	}
 	return nil
+}
+
+// visibleList is a list endpoint whose rows a caller sees either all (an
+// unconstrained read grant: paged and counted in SQL) or one by one (filtered
+// in memory over at most maxFilteredRows rows).
+type visibleList[R, O any] struct {
+	list    func(ctx context.Context, offset, limit int32) ([]R, error)
+	count   func(ctx context.Context) (int64, error)
+	visible func(R) bool
+	render  func(R) O
+}
+
+// serve answers the list for a caller who sees everything when all is true.
+func (l visibleList[R, O]) serve(c echo.Context, pg Page, all bool) error {
+	ctx := c.Request().Context()
+	if all {
+		rows, err := l.list(ctx, pg.Offset(), pg.Limit())
+		if err != nil {
+			return err
+		}
+		var total *int64
+		if pg.IncludeTotal {
+			n, err := l.count(ctx)
+			if err != nil {
+				return err
+			}
+			total = &n
+		}
+		out := make([]O, len(rows))
+		for i, r := range rows {
+			out[i] = l.render(r)
+		}
+		return c.JSON(http.StatusOK, paged(pg, out, total))
+	}
+	rows, err := l.list(ctx, 0, maxFilteredRows)
+	if err != nil {
+		return err
+	}
+	out := []O{}
+	for _, r := range rows {
+		if l.visible(r) {
+			out = append(out, l.render(r))
+		}
+	}
+	return c.JSON(http.StatusOK, pageSlice(pg, out))
 }
