@@ -199,19 +199,8 @@ func (m *Module) createAction(c echo.Context) error {
 	if err := m.applyAction(ctx, &a, w); err != nil {
 		return err
 	}
-	var out store.Action
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.PackLock(ctx, pk.Ref); err != nil {
-			return err
-		}
-		if _, err := tx.ActionGetByRef(ctx, a.Ref); err == nil {
-			return domainConflict("action", a.Ref)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-		out, err = tx.ActionUpsert(ctx, a)
-		return err
-	})
+	out, err := createInPack(ctx, m.d.Store, pk.Ref, "action", a.Ref, exists((*store.Tx).ActionGetByRef),
+		func(tx *store.Tx) (store.Action, error) { return tx.ActionUpsert(ctx, a) })
 	if err != nil {
 		return err
 	}

@@ -305,19 +305,8 @@ func (m *Module) createPolicy(c echo.Context) error {
 		return err
 	}
 	x.IsAdhoc = true // survives re-registration of its pack
-	var out store.Policy
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.PackLock(ctx, pk.Ref); err != nil {
-			return err
-		}
-		if _, err := tx.PolicyGetByRef(ctx, x.Ref); err == nil {
-			return domainConflict("policy", x.Ref)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-		out, err = tx.PolicyUpsert(ctx, x)
-		return err
-	})
+	out, err := createInPack(ctx, m.d.Store, pk.Ref, "policy", x.Ref, exists((*store.Tx).PolicyGetByRef),
+		func(tx *store.Tx) (store.Policy, error) { return tx.PolicyUpsert(ctx, x) })
 	if err != nil {
 		return err
 	}

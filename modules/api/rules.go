@@ -262,23 +262,14 @@ func (m *Module) createRule(c echo.Context) error {
 	if err := m.applyRule(ctx, p, &r, w); err != nil {
 		return err
 	}
-	var out store.Rule
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		// The pack lock serialises with registrations and other creates,
-		// so the existence check and the insert cannot interleave.
-		if err := tx.PackLock(ctx, pk.Ref); err != nil {
-			return err
-		}
-		if _, err := tx.RuleGetByRef(ctx, r.Ref); err == nil {
-			return domainConflict("rule", r.Ref)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-		if out, err = tx.RuleUpsert(ctx, r); err != nil {
-			return err
-		}
-		return enqueueRuleChange(ctx, tx, bus.KeyRuleCreated, out)
-	})
+	out, err := createInPack(ctx, m.d.Store, pk.Ref, "rule", r.Ref, exists((*store.Tx).RuleGetByRef),
+		func(tx *store.Tx) (store.Rule, error) {
+			out, err := tx.RuleUpsert(ctx, r)
+			if err != nil {
+				return out, err
+			}
+			return out, enqueueRuleChange(ctx, tx, bus.KeyRuleCreated, out)
+		})
 	if err != nil {
 		return err
 	}

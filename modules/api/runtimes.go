@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -172,19 +171,8 @@ func (m *Module) createRuntime(c echo.Context) error {
 	if err := applyRuntime(&r, w); err != nil {
 		return err
 	}
-	var out store.Runtime
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.PackLock(ctx, pk.Ref); err != nil {
-			return err
-		}
-		if _, err := tx.RuntimeGetByRef(ctx, r.Ref); err == nil {
-			return domainConflict("runtime", r.Ref)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-		out, err = tx.RuntimeUpsert(ctx, r)
-		return err
-	})
+	out, err := createInPack(ctx, m.d.Store, pk.Ref, "runtime", r.Ref, exists((*store.Tx).RuntimeGetByRef),
+		func(tx *store.Tx) (store.Runtime, error) { return tx.RuntimeUpsert(ctx, r) })
 	if err != nil {
 		return err
 	}

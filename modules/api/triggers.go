@@ -234,19 +234,8 @@ func (m *Module) createTrigger(c echo.Context) error {
 	if err := applyTrigger(&t, w); err != nil {
 		return err
 	}
-	var out store.Trigger
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.PackLock(ctx, pk.Ref); err != nil {
-			return err
-		}
-		if _, err := tx.TriggerGetByRef(ctx, t.Ref); err == nil {
-			return domainConflict("trigger", t.Ref)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-		out, err = tx.TriggerUpsert(ctx, t)
-		return err
-	})
+	out, err := createInPack(ctx, m.d.Store, pk.Ref, "trigger", t.Ref, exists((*store.Tx).TriggerGetByRef),
+		func(tx *store.Tx) (store.Trigger, error) { return tx.TriggerUpsert(ctx, t) })
 	if err != nil {
 		return err
 	}
