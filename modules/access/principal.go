@@ -238,14 +238,6 @@ func checkIntegrationToken(ctx context.Context, st *store.Store, c *security.Cla
 	return nil
 }
 
-// terminal are the execution states after which an execution token dies.
-var terminal = map[string]bool{
-	"completed": true, "failed": true, "timeout": true, "cancelled": true, "abandoned": true,
-}
-
-// IsTerminal reports whether an execution status is final.
-func IsTerminal(status string) bool { return terminal[status] }
-
 func liveExecution(ctx context.Context, st *store.Store, c *security.Claims) (store.Execution, error) {
 	id, ok := c.MetadataInt64(security.MetaExecutionID)
 	if !ok || id <= 0 {
@@ -258,7 +250,7 @@ func liveExecution(ctx context.Context, st *store.Store, c *security.Claims) (st
 	if err != nil {
 		return store.Execution{}, err
 	}
-	if IsTerminal(ex.Status) {
+	if domain.TerminalStatus(ex.Status) {
 		return store.Execution{}, unauthorized("execution %d has finished", id)
 	}
 	return ex, nil

@@ -364,7 +364,7 @@ func (m *Module) executionStats(c echo.Context) error {
 	var total, active int64
 	for s, n := range counts {
 		total += n
-		if !pipeline.IsTerminal(s) {
+		if !domain.TerminalStatus(s) {
 			active += n
 		}
 	}

@@ -35,7 +35,7 @@ func (m *Module) handleCompleted(ctx context.Context, d bus.Delivery) error {
 	if err != nil {
 		return err
 	}
-	if !pipeline.IsTerminal(ex.Status) {
+	if !domain.TerminalStatus(ex.Status) {
 		// A stale message: e.g. the execution was requeued for another attempt.
 		return nil
 	}

@@ -33,15 +33,6 @@ const (
 	StatusAbandoned  = "abandoned"
 )
 
-// IsTerminal reports whether an execution status is final.
-func IsTerminal(status string) bool {
-	switch status {
-	case StatusCompleted, StatusFailed, StatusCancelled, StatusTimeout, StatusAbandoned:
-		return true
-	}
-	return false
-}
-
 // NewExecution is a request to run an action, from the API or a rule.
 type NewExecution struct {
 	// ActionRef names the action (required).
@@ -190,7 +181,7 @@ func EnqueueCompleted(ctx context.Context, tx *store.Tx, ex store.Execution) err
 // terminal status with result and announces it, in tx. A lost race is
 // domain.ErrConflict.
 func FinishExecution(ctx context.Context, tx *store.Tx, ex store.Execution, from []string, to string, result json.RawMessage) (store.Execution, error) {
-	if !IsTerminal(to) {
+	if !domain.TerminalStatus(to) {
 		return store.Execution{}, domain.Invalidf("status", "%q is not terminal", to)
 	}
 	done, err := tx.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: ex.ID, Fence: ex.Fence, From: from, To: to, Result: result})

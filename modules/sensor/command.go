@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attune-system/attune/modules/runner"
 	"github.com/attune-system/attune/modules/store"
 )
 
@@ -95,11 +96,9 @@ func (m *Module) command(ctx context.Context, s *sensorSpec) (command, error) {
 // secrets given as ATTUNE_* variables never reach pack code. The sensor
 // token is deliberately absent (it is on stdin).
 func (m *Module) sensorEnv(s *sensorSpec) []string {
-	env := []string{"PATH=" + envOr("PATH", "/usr/local/bin:/usr/bin:/bin")}
-	for _, k := range []string{"HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"} {
-		if v, ok := os.LookupEnv(k); ok {
-			env = append(env, k+"="+v)
-		}
+	var env []string
+	for k, v := range runner.BaseEnv() {
+		env = append(env, k+"="+v)
 	}
 	env = append(env,
 		"ATTUNE_API_URL="+m.d.APIURL(),
@@ -147,13 +146,6 @@ func sortedVars(vars map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func (m *Module) logDir() string {

@@ -17,9 +17,6 @@ import (
 	"github.com/attune-system/attune/modules/store"
 )
 
-// defaultPath is used when the worker itself has no PATH.
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 // launch is everything needed to run one attempt.
 type launch struct {
 	spec runner.Spec
@@ -74,7 +71,7 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.
 		l.spec.SecretOutputFields = out.SecretFields()
 	}
 
-	env := baseEnv()
+	env := runner.BaseEnv()
 	vars := map[string]string{"pack_dir": packDir}
 	builtin := ""
 	if act.PackRef == "core" && isNative(ec) && pack.BuiltinEntryPoints[act.Entrypoint] == "action" {
@@ -250,23 +247,6 @@ func (m *Module) logDir() string {
 		return m.d.Config.LogDir
 	}
 	return filepath.Join(m.d.DataDir, "logs")
-}
-
-// baseEnv is the minimal environment every action starts from. It is not the
-// worker's environment: the worker's own credentials (database URL, broker
-// password, JWT secret) must never reach an action.
-func baseEnv() map[string]string {
-	env := map[string]string{"PATH": defaultPath, "LANG": "C.UTF-8"}
-	if p := os.Getenv("PATH"); p != "" {
-		env["PATH"] = p
-	}
-	if h := os.Getenv("HOME"); h != "" {
-		env["HOME"] = h
-	}
-	if l := os.Getenv("LANG"); l != "" {
-		env["LANG"] = l
-	}
-	return env
 }
 
 func isAttuneVar(name string) bool {

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attune-system/attune/modules/app/apptest"
-	"github.com/attune-system/attune/modules/pipeline"
+	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/store"
 	"github.com/attune-system/attune/modules/store/storetest"
 )
@@ -84,7 +84,7 @@ func checkWorkerLossOutcome(t *testing.T, st *store.Store, ledger string, lost i
 func waitTerminal(t *testing.T, st *store.Store, d time.Duration, ids []int64) {
 	waitFor(t, d, "every probe terminal", func() bool {
 		for _, id := range ids {
-			if !pipeline.IsTerminal(getExecution(t, st, id).Status) {
+			if !domain.TerminalStatus(getExecution(t, st, id).Status) {
 				return false
 			}
 		}
