@@ -111,10 +111,17 @@ func TestConsumerResumesAfterConnectionLoss(t *testing.T) {
 	for i := range 3 {
 		require.NoError(t, b.Publish(ctx, bus.ExchangeEvents, "reconnect", bus.Message{Type: fmt.Sprintf("After%d", i)}))
 	}
-	for i := range 3 {
+	for i := 0; i < 3; {
 		select {
 		case d := <-got:
+			if d.Type == "Before" {
+				// At-least-once: the ack of "Before" can be lost with the
+				// connection, and then the broker delivers it again.
+				require.True(t, d.Redelivered, "a second copy is marked redelivered")
+				continue
+			}
 			require.Equal(t, fmt.Sprintf("After%d", i), d.Type)
+			i++
 		case <-time.After(10 * time.Second):
 			t.Fatal("consumer did not resume after reconnect")
 		}
