@@ -1,9 +1,11 @@
 -- name: EnforcementInsert :one
 -- Returns no row when this (rule, event) pair already has an enforcement, so
--- re-evaluating an event never fires a rule twice.
-INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, payload, condition, conditions)
+-- re-evaluating an event never fires a rule twice. An enforcement resolved
+-- in its creating transaction is inserted with its final status.
+INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
 VALUES (sqlc.narg(rule), @rule_ref, @trigger_ref, sqlc.narg(config), sqlc.narg(event),
         coalesce(sqlc.narg(status)::enforcement_status_enum, 'created'),
+        CASE WHEN coalesce(sqlc.narg(status)::enforcement_status_enum, 'created') <> 'created' THEN now() END,
         coalesce(sqlc.narg(payload)::jsonb, '{}'),
         coalesce(sqlc.narg(condition)::enforcement_condition_enum, 'all'),
         coalesce(sqlc.narg(conditions)::jsonb, '[]'))

@@ -12,7 +12,7 @@ RETURNING *;
 -- become due again when the lease lapses (at-least-once).
 WITH picked AS (
     SELECT o.id FROM outbox o
-    WHERE o.published_at IS NULL AND o.available_at <= now()
+    WHERE o.available_at <= now()
     ORDER BY o.available_at, o.id
     LIMIT @batch_size
     FOR UPDATE SKIP LOCKED
@@ -24,21 +24,20 @@ FROM picked
 WHERE outbox.id = picked.id
 RETURNING outbox.*;
 
--- name: OutboxMarkPublished :execrows
-UPDATE outbox SET published_at = now(), last_error = NULL
-WHERE id = ANY(@ids::bigint[]) AND published_at IS NULL;
+-- name: OutboxDeletePublished :execrows
+-- A confirmed message is deleted rather than marked: the table then holds
+-- only work still to do, and a DELETE writes no new row version or index
+-- entries, which matters at one row per pipeline message.
+DELETE FROM outbox WHERE id = ANY(@ids::bigint[]);
 
 -- name: OutboxMarkFailed :execrows
 -- Records a failed publish and schedules the next try after a backoff.
 UPDATE outbox
 SET last_error = @last_error, available_at = now() + make_interval(secs => @retry_after_seconds::float8)
-WHERE id = @id AND published_at IS NULL;
-
--- name: OutboxDeletePublishedBefore :execrows
-DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < @before;
+WHERE id = @id;
 
 -- name: OutboxCountPending :one
-SELECT count(*) FROM outbox WHERE published_at IS NULL;
+SELECT count(*) FROM outbox;
 
 -- name: OutboxGet :one
 SELECT * FROM outbox WHERE id = @id;

@@ -91,9 +91,10 @@ func (q *Queries) EnforcementGetByRuleEvent(ctx context.Context, db DBTX, arg En
 }
 
 const enforcementInsert = `-- name: EnforcementInsert :one
-INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, payload, condition, conditions)
+INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6::enforcement_status_enum, 'created'),
+        CASE WHEN coalesce($6::enforcement_status_enum, 'created') <> 'created' THEN now() END,
         coalesce($7::jsonb, '{}'),
         coalesce($8::enforcement_condition_enum, 'all'),
         coalesce($9::jsonb, '[]'))
@@ -114,7 +115,8 @@ type EnforcementInsertParams struct {
 }
 
 // Returns no row when this (rule, event) pair already has an enforcement, so
-// re-evaluating an event never fires a rule twice.
+// re-evaluating an event never fires a rule twice. An enforcement resolved
+// in its creating transaction is inserted with its final status.
 func (q *Queries) EnforcementInsert(ctx context.Context, db DBTX, arg EnforcementInsertParams) (Enforcement, error) {
 	row := db.QueryRow(ctx, enforcementInsert,
 		arg.Rule,

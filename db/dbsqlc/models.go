@@ -1258,7 +1258,6 @@ type Outbox struct {
 	AvailableAt time.Time       `json:"available_at"`
 	Attempts    int32           `json:"attempts"`
 	LastError   *string         `json:"last_error"`
-	PublishedAt *time.Time      `json:"published_at"`
 }
 
 type Pack struct {

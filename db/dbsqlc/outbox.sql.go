@@ -14,7 +14,7 @@ import (
 const outboxClaimBatch = `-- name: OutboxClaimBatch :many
 WITH picked AS (
     SELECT o.id FROM outbox o
-    WHERE o.published_at IS NULL AND o.available_at <= now()
+    WHERE o.available_at <= now()
     ORDER BY o.available_at, o.id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -24,7 +24,7 @@ SET attempts = outbox.attempts + 1,
     available_at = now() + make_interval(secs => $1::float8)
 FROM picked
 WHERE outbox.id = picked.id
-RETURNING outbox.id, outbox.exchange, outbox.routing_key, outbox.message_type, outbox.payload, outbox.created, outbox.available_at, outbox.attempts, outbox.last_error, outbox.published_at
+RETURNING outbox.id, outbox.exchange, outbox.routing_key, outbox.message_type, outbox.payload, outbox.created, outbox.available_at, outbox.attempts, outbox.last_error
 `
 
 type OutboxClaimBatchParams struct {
@@ -55,7 +55,6 @@ func (q *Queries) OutboxClaimBatch(ctx context.Context, db DBTX, arg OutboxClaim
 			&i.AvailableAt,
 			&i.Attempts,
 			&i.LastError,
-			&i.PublishedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -68,7 +67,7 @@ func (q *Queries) OutboxClaimBatch(ctx context.Context, db DBTX, arg OutboxClaim
 }
 
 const outboxCountPending = `-- name: OutboxCountPending :one
-SELECT count(*) FROM outbox WHERE published_at IS NULL
+SELECT count(*) FROM outbox
 `
 
 func (q *Queries) OutboxCountPending(ctx context.Context, db DBTX) (int64, error) {
@@ -78,12 +77,15 @@ func (q *Queries) OutboxCountPending(ctx context.Context, db DBTX) (int64, error
 	return count, err
 }
 
-const outboxDeletePublishedBefore = `-- name: OutboxDeletePublishedBefore :execrows
-DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1
+const outboxDeletePublished = `-- name: OutboxDeletePublished :execrows
+DELETE FROM outbox WHERE id = ANY($1::bigint[])
 `
 
-func (q *Queries) OutboxDeletePublishedBefore(ctx context.Context, db DBTX, before *time.Time) (int64, error) {
-	result, err := db.Exec(ctx, outboxDeletePublishedBefore, before)
+// A confirmed message is deleted rather than marked: the table then holds
+// only work still to do, and a DELETE writes no new row version or index
+// entries, which matters at one row per pipeline message.
+func (q *Queries) OutboxDeletePublished(ctx context.Context, db DBTX, ids []int64) (int64, error) {
+	result, err := db.Exec(ctx, outboxDeletePublished, ids)
 	if err != nil {
 		return 0, err
 	}
@@ -91,7 +93,7 @@ func (q *Queries) OutboxDeletePublishedBefore(ctx context.Context, db DBTX, befo
 }
 
 const outboxGet = `-- name: OutboxGet :one
-SELECT id, exchange, routing_key, message_type, payload, created, available_at, attempts, last_error, published_at FROM outbox WHERE id = $1
+SELECT id, exchange, routing_key, message_type, payload, created, available_at, attempts, last_error FROM outbox WHERE id = $1
 `
 
 func (q *Queries) OutboxGet(ctx context.Context, db DBTX, id int64) (Outbox, error) {
@@ -107,7 +109,6 @@ func (q *Queries) OutboxGet(ctx context.Context, db DBTX, id int64) (Outbox, err
 		&i.AvailableAt,
 		&i.Attempts,
 		&i.LastError,
-		&i.PublishedAt,
 	)
 	return i, err
 }
@@ -116,7 +117,7 @@ const outboxInsert = `-- name: OutboxInsert :one
 INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
 VALUES ($1, $2, $3, $4,
         coalesce($5::timestamptz, now()))
-RETURNING id, exchange, routing_key, message_type, payload, created, available_at, attempts, last_error, published_at
+RETURNING id, exchange, routing_key, message_type, payload, created, available_at, attempts, last_error
 `
 
 type OutboxInsertParams struct {
@@ -147,7 +148,6 @@ func (q *Queries) OutboxInsert(ctx context.Context, db DBTX, arg OutboxInsertPar
 		&i.AvailableAt,
 		&i.Attempts,
 		&i.LastError,
-		&i.PublishedAt,
 	)
 	return i, err
 }
@@ -155,7 +155,7 @@ func (q *Queries) OutboxInsert(ctx context.Context, db DBTX, arg OutboxInsertPar
 const outboxMarkFailed = `-- name: OutboxMarkFailed :execrows
 UPDATE outbox
 SET last_error = $1, available_at = now() + make_interval(secs => $2::float8)
-WHERE id = $3 AND published_at IS NULL
+WHERE id = $3
 `
 
 type OutboxMarkFailedParams struct {
@@ -167,19 +167,6 @@ type OutboxMarkFailedParams struct {
 // Records a failed publish and schedules the next try after a backoff.
 func (q *Queries) OutboxMarkFailed(ctx context.Context, db DBTX, arg OutboxMarkFailedParams) (int64, error) {
 	result, err := db.Exec(ctx, outboxMarkFailed, arg.LastError, arg.RetryAfterSeconds, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const outboxMarkPublished = `-- name: OutboxMarkPublished :execrows
-UPDATE outbox SET published_at = now(), last_error = NULL
-WHERE id = ANY($1::bigint[]) AND published_at IS NULL
-`
-
-func (q *Queries) OutboxMarkPublished(ctx context.Context, db DBTX, ids []int64) (int64, error) {
-	result, err := db.Exec(ctx, outboxMarkPublished, ids)
 	if err != nil {
 		return 0, err
 	}

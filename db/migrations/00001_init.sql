@@ -341,8 +341,9 @@ CREATE UNIQUE INDEX execution_enforcement_uniq ON execution (enforcement)
     WHERE enforcement IS NOT NULL AND parent IS NULL AND NOT (config ? 'retry_of');
 CREATE INDEX execution_status_idx ON execution (status);
 CREATE INDEX execution_parent_idx ON execution (parent);
-CREATE INDEX execution_action_idx ON execution (action);
-CREATE INDEX execution_worker_idx ON execution (worker);
+-- (worker, status): the scheduler counts each worker's active executions
+-- without visiting its finished ones; it also serves the worker foreign key.
+CREATE INDEX execution_worker_status_idx ON execution (worker, status);
 CREATE INDEX execution_created_idx ON execution (created DESC);
 CREATE INDEX execution_lease_idx ON execution (lease_expires_at)
     WHERE status IN ('running', 'canceling');
@@ -351,7 +352,7 @@ CREATE INDEX execution_lease_idx ON execution (lease_expires_at)
 CREATE UNIQUE INDEX execution_retry_uniq ON execution (original_execution, retry_count)
     WHERE original_execution IS NOT NULL;
 -- Scheduler scans: pending executions per action (FIFO adoption) and the
--- reaper's look for dispatches never claimed.
+-- reaper's look for dispatches never claimed; also the action foreign key.
 CREATE INDEX execution_action_status_idx ON execution (action, status, id);
 
 CREATE TABLE inquiry (
@@ -700,8 +701,8 @@ CREATE TABLE artifact_version (
 );
 
 -- Transactional outbox: written in the same transaction as the state change,
--- relayed to RabbitMQ with publisher confirms, and marked published only after
--- the confirm. Delivery is therefore at-least-once.
+-- relayed to the bus with publisher confirms, and deleted only after the
+-- confirm. Delivery is therefore at-least-once; every row here is pending.
 CREATE TABLE outbox (
     id           bigserial PRIMARY KEY,
     exchange     text NOT NULL,
@@ -711,11 +712,9 @@ CREATE TABLE outbox (
     created      timestamptz NOT NULL DEFAULT now(),
     available_at timestamptz NOT NULL DEFAULT now(),
     attempts     int NOT NULL DEFAULT 0,
-    last_error   text,
-    published_at timestamptz
+    last_error   text
 );
-CREATE INDEX outbox_pending_idx ON outbox (available_at, id) WHERE published_at IS NULL;
-CREATE INDEX outbox_published_idx ON outbox (published_at) WHERE published_at IS NOT NULL;
+CREATE INDEX outbox_due_idx ON outbox (available_at, id);
 
 -- One row per (rule, scheduled fire time): a timer fire is neither lost nor
 -- duplicated across sensor failover.

@@ -29,10 +29,12 @@ type Route struct {
 	// Resource names the audited resource (audit_log.resource) for mutating
 	// routes, e.g. "keys". Empty uses the second path segment after the base.
 	Resource string
-	// SelfGoverned routes apply their own per-route rate limit and request
-	// log (the webhook receiver: webhook_event_log, per-trigger limits), so
-	// the generic per-caller limiter and the audit log stay out of the way —
-	// they would throttle a sender by IP and double every write.
+	// SelfGoverned routes apply their own per-route rate limit, request
+	// log and input checks (the webhook receiver: webhook_event_log,
+	// per-trigger limits, key and header lengths, raw body), so the generic
+	// per-caller limiter, the audit log and the OpenAPI request validator
+	// stay out of the way — they would throttle a sender by IP, double
+	// every write and recompile schemas per delivery.
 	SelfGoverned bool
 }
 

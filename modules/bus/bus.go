@@ -118,6 +118,20 @@ type Bus interface {
 	Close() error
 }
 
+// Outgoing is one message of a batch publish.
+type Outgoing struct {
+	Exchange, RoutingKey string
+	Message              Message
+}
+
+// BatchPublisher is implemented by buses that can send several messages
+// before waiting for their confirms (the outbox relay uses it when present).
+// Messages are sent in order; errs[i] is msgs[i]'s outcome as Publish would
+// report it.
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, msgs []Outgoing) (errs []error)
+}
+
 // Sentinel errors shared by implementations; match them with errors.Is.
 var (
 	// ErrPermanent marks a handler error that must not be retried.

@@ -58,20 +58,19 @@ func ExchangeKind(name string) (ExchangeKindName, bool) {
 
 // Routing keys. Message types are the CamelCase names in comments.
 const (
-	KeyEventCreated           = "event.created"            // EventCreated (events)
-	KeyEnforcementCreated     = "enforcement.created"      // EnforcementCreated (executions)
-	KeyExecutionRequested     = "execution.requested"      // ExecutionRequested
-	KeyExecutionStatusChanged = "execution.status.changed" // ExecutionStatusChanged
-	KeyExecutionCompleted     = "execution.completed"      // ExecutionCompleted
-	KeyInquiryCreated         = "inquiry.created"          // InquiryCreated
-	KeyInquiryResponded       = "inquiry.responded"        // InquiryResponded
-	KeyPackTestRequested      = "pack.test.requested"      // PackTestRequested
-	KeyRuleCreated            = "rule.created"             // RuleCreated (events)
-	KeyRuleEnabled            = "rule.enabled"             // RuleEnabled (events)
-	KeyRuleDisabled           = "rule.disabled"            // RuleDisabled (events)
-	KeyRuleDeleted            = "rule.deleted"             // RuleDeleted (events)
-	KeyPackRegistered         = "pack.registered"          // PackRegistered (events)
-	KeyPackDeleted            = "pack.deleted"             // PackDeleted (events)
+	KeyEventCreated       = "event.created"       // EventCreated (events)
+	KeyEnforcementCreated = "enforcement.created" // EnforcementCreated (executions)
+	KeyExecutionRequested = "execution.requested" // ExecutionRequested
+	KeyExecutionCompleted = "execution.completed" // ExecutionCompleted
+	KeyInquiryCreated     = "inquiry.created"     // InquiryCreated
+	KeyInquiryResponded   = "inquiry.responded"   // InquiryResponded
+	KeyPackTestRequested  = "pack.test.requested" // PackTestRequested
+	KeyRuleCreated        = "rule.created"        // RuleCreated (events)
+	KeyRuleEnabled        = "rule.enabled"        // RuleEnabled (events)
+	KeyRuleDisabled       = "rule.disabled"       // RuleDisabled (events)
+	KeyRuleDeleted        = "rule.deleted"        // RuleDeleted (events)
+	KeyPackRegistered     = "pack.registered"     // PackRegistered (events)
+	KeyPackDeleted        = "pack.deleted"        // PackDeleted (events)
 )
 
 // KeyExecutionDispatch is the routing key of ExecutionDispatch messages for
@@ -95,7 +94,6 @@ const (
 	QueueExecutorEvents    = "attune.executor.events.queue"
 	QueueEnforcements      = "attune.enforcements.queue"
 	QueueExecutionRequests = "attune.execution.requests.queue"
-	QueueExecutionStatus   = "attune.execution.status.queue"
 	QueueExecutionComplete = "attune.execution.completed.queue"
 	QueueInquiryCreated    = "attune.inquiry.created.queue"
 	QueueInquiryResponses  = "attune.inquiry.responses.queue"
@@ -115,7 +113,6 @@ var (
 	SpecExecutorEvents    = QueueSpec{Name: QueueExecutorEvents, Exchange: ExchangeEvents, Bindings: []string{KeyEventCreated}}
 	SpecEnforcements      = QueueSpec{Name: QueueEnforcements, Exchange: ExchangeExecutions, Bindings: []string{"enforcement.#"}}
 	SpecExecutionRequests = QueueSpec{Name: QueueExecutionRequests, Exchange: ExchangeExecutions, Bindings: []string{KeyExecutionRequested}}
-	SpecExecutionStatus   = QueueSpec{Name: QueueExecutionStatus, Exchange: ExchangeExecutions, Bindings: []string{KeyExecutionStatusChanged}}
 	SpecExecutionComplete = QueueSpec{Name: QueueExecutionComplete, Exchange: ExchangeExecutions, Bindings: []string{KeyExecutionCompleted}}
 	SpecInquiryCreated    = QueueSpec{Name: QueueInquiryCreated, Exchange: ExchangeExecutions, Bindings: []string{KeyInquiryCreated}}
 	SpecInquiryResponses  = QueueSpec{Name: QueueInquiryResponses, Exchange: ExchangeExecutions, Bindings: []string{KeyInquiryResponded}}
@@ -125,10 +122,12 @@ var (
 	SpecDeadLetters = QueueSpec{Name: QueueDeadLetters, Exchange: ExchangeDLX, Bindings: []string{QueueDeadLetters}}
 )
 
-// FixedQueues returns copies of all fixed queue specs.
+// FixedQueues returns copies of all fixed queue specs. Publishes are
+// mandatory, so every routing key something publishes must reach one of
+// them.
 func FixedQueues() []QueueSpec {
 	return []QueueSpec{
-		SpecExecutorEvents, SpecEnforcements, SpecExecutionRequests, SpecExecutionStatus,
+		SpecExecutorEvents, SpecEnforcements, SpecExecutionRequests,
 		SpecExecutionComplete, SpecInquiryCreated, SpecInquiryResponses, SpecPackTests,
 		SpecRulesLifecycle, SpecDeadLetters,
 	}

@@ -64,15 +64,10 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 		}
 		var res pipeline.FireResult
 		err = st.InTx(ctx, func(tx *store.Tx) error {
-			res, err = pipeline.FireRule(ctx, tx, ev, evc, r)
-			if err != nil || res.Execution == nil || res.Execution.Status != pipeline.StatusRequested {
-				return err
-			}
-			// Schedule in the same transaction: one commit instead of a
-			// second bus hop on the event → action path. The
-			// ExecutionRequested message still goes out and finds the
-			// execution already scheduled, which the scheduler ignores.
-			return m.schedule(ctx, tx, pipeline.ExecutionRequested{ExecutionID: res.Execution.ID, ActionRef: res.Execution.ActionRef})
+			// Placing the execution in the same transaction saves a commit
+			// and a bus hop on the event → action path.
+			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, m.scheduleNew)
+			return err
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("event %d rule %s: %w", ev.ID, r.Ref, err))
@@ -122,7 +117,7 @@ func (m *Module) handleEnforcement(ctx context.Context, d bus.Delivery) error {
 		return err
 	}
 	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, nil, nil)
+		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, m.scheduleNew)
 		return err
 	})
 	if errors.Is(err, domain.ErrConflict) {

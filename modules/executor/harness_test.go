@@ -329,3 +329,38 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
+
+// tap collects the payloads of every message published to exchange with
+// routing key key from now on (a queue of its own, beside the real consumer).
+func (h *harness) tap(exchange, key string) <-chan json.RawMessage {
+	h.t.Helper()
+	q := bus.QueueSpec{Name: "tap." + key + "." + randHex(4), Exchange: exchange, Bindings: []string{key}, Exclusive: true}
+	ch := make(chan json.RawMessage, 100)
+	c, err := h.bus.Consume(h.ctx, q, func(_ context.Context, d bus.Delivery) error {
+		ch <- d.Payload
+		return nil
+	})
+	require.NoError(h.t, err)
+	h.t.Cleanup(func() { _ = c.Close() })
+	return ch
+}
+
+// published waits for a tapped message whose execution_id is id.
+func (h *harness) published(ch <-chan json.RawMessage, id int64) {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case p := <-ch:
+			var m struct {
+				ExecutionID int64 `json:"execution_id"`
+			}
+			require.NoError(h.t, json.Unmarshal(p, &m))
+			if m.ExecutionID == id {
+				return
+			}
+		case <-deadline:
+			h.t.Fatalf("no message for execution %d within 10s", id)
+		}
+	}
+}

@@ -43,13 +43,11 @@ func (m *Module) schedule(ctx context.Context, tx *store.Tx, msg pipeline.Execut
 	if err != nil || ex.Status != pipeline.StatusRequested {
 		return err
 	}
-	if ex.Action == nil {
-		_, err := pipeline.FinishExecution(ctx, tx, ex, []string{pipeline.StatusRequested}, pipeline.StatusFailed,
-			pipeline.FailureResult(fmt.Sprintf("Action %s no longer exists", ex.ActionRef)))
-		return err
+	var action store.Action
+	if ex.Action != nil {
+		action, err = tx.ActionGet(ctx, *ex.Action)
 	}
-	action, err := tx.ActionGet(ctx, *ex.Action)
-	if errors.Is(err, domain.ErrNotFound) {
+	if ex.Action == nil || errors.Is(err, domain.ErrNotFound) {
 		_, err = pipeline.FinishExecution(ctx, tx, ex, []string{pipeline.StatusRequested}, pipeline.StatusFailed,
 			pipeline.FailureResult(fmt.Sprintf("Action %s no longer exists", ex.ActionRef)))
 		return err
@@ -57,6 +55,19 @@ func (m *Module) schedule(ctx context.Context, tx *store.Tx, msg pipeline.Execut
 	if err != nil {
 		return err
 	}
+	return m.place(ctx, tx, ex, action, msg)
+}
+
+// scheduleNew is the pipeline.Scheduler for executions created in the
+// caller's transaction (rule firing): row and action are already loaded, so
+// it goes straight to placement.
+func (m *Module) scheduleNew(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error {
+	return m.place(ctx, tx, ex, action, pipeline.ExecutionRequested{ExecutionID: ex.ID, ActionRef: ex.ActionRef})
+}
+
+// place admits ex (which tx holds, in status requested) and places it on a
+// worker.
+func (m *Module) place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action, msg pipeline.ExecutionRequested) error {
 	verdict, err := m.admit(ctx, tx, ex, action)
 	if err != nil || verdict != admitted {
 		return err

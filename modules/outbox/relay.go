@@ -120,35 +120,41 @@ func (r *Relay) Stop(ctx context.Context) error {
 
 func (r *Relay) loop(ctx context.Context) {
 	defer close(r.done)
-	t := time.NewTimer(0)
+	// The poll runs on its own schedule, not after every wake-up: a commit
+	// here hands its rows straight over, so a query per commit would find
+	// nothing; polling is for rows of processes that died and for retries.
+	// Under a stream of wake-ups the poll still runs every PollInterval.
+	t := time.NewTicker(r.opts.PollInterval)
 	defer t.Stop()
+	poll := true // once at start: rows left by an earlier run
 	for {
+		r.relayDirect(ctx)
+		if poll {
+			r.drain(ctx)
+			poll = false
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
 		case <-t.C:
+			poll = true
 		}
-		r.relayDirect(ctx)
-		// Drain until the table has nothing due: a burst is relayed in
-		// consecutive batches rather than one batch per wake-up.
-		for ctx.Err() == nil {
-			n, err := r.RelayOnce(ctx)
-			if err != nil {
-				r.log.Warn("outbox relay", "err", err)
-				break
-			}
-			if n < int(r.opts.BatchSize) {
-				break
-			}
+	}
+}
+
+// drain relays due rows until none is left: a backlog is relayed in
+// consecutive batches rather than one batch per poll.
+func (r *Relay) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		n, err := r.RelayOnce(ctx)
+		if err != nil {
+			r.log.Warn("outbox relay", "err", err)
+			return
 		}
-		if !t.Stop() {
-			select {
-			case <-t.C:
-			default:
-			}
+		if n < int(r.opts.BatchSize) {
+			return
 		}
-		t.Reset(r.opts.PollInterval)
 	}
 }
 
@@ -169,7 +175,7 @@ func (r *Relay) relayDirect(ctx context.Context) {
 	}
 }
 
-// RelayOnce claims one batch, publishes it and marks what the broker
+// RelayOnce claims one batch, publishes it and deletes what the broker
 // confirmed. It returns how many rows it claimed.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	msgs, err := r.st.OutboxClaimBatch(ctx, r.opts.BatchSize, r.opts.Lease)
@@ -179,17 +185,30 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	return len(msgs), r.publish(ctx, msgs)
 }
 
-// publish sends msgs in order and records the outcome of each.
+// publish sends msgs in order and records the outcome of each. A bus that
+// can pipeline confirms gets the whole batch at once.
 func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage) error {
-	var ok []int64
-	for _, m := range msgs {
-		err := r.bus.Publish(ctx, m.Exchange, m.RoutingKey, bus.Message{
+	out := make([]bus.Outgoing, len(msgs))
+	for i, m := range msgs {
+		out[i] = bus.Outgoing{Exchange: m.Exchange, RoutingKey: m.RoutingKey, Message: bus.Message{
 			// A stable id lets consumers recognise a re-publish of the same row.
 			ID:      fmt.Sprintf("outbox-%d", m.ID),
 			Type:    m.MessageType,
 			Payload: m.Payload,
-		})
-		if err != nil {
+		}}
+	}
+	var errs []error
+	if bp, ok := r.bus.(bus.BatchPublisher); ok && len(out) > 1 {
+		errs = bp.PublishBatch(ctx, out)
+	} else {
+		errs = make([]error, len(out))
+		for i, o := range out {
+			errs[i] = r.bus.Publish(ctx, o.Exchange, o.RoutingKey, o.Message)
+		}
+	}
+	var ok []int64
+	for i, m := range msgs {
+		if err := errs[i]; err != nil {
 			r.failures.Inc()
 			backoff := min(time.Duration(1<<min(m.Attempts, 6))*time.Second, time.Minute)
 			if ferr := r.st.OutboxMarkFailed(ctx, m.ID, backoff, err); ferr != nil {
@@ -200,8 +219,8 @@ func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage) error {
 		ok = append(ok, m.ID)
 	}
 	if len(ok) > 0 {
-		if _, err := r.st.OutboxMarkPublished(ctx, ok...); err != nil {
-			return fmt.Errorf("mark published: %w", err)
+		if _, err := r.st.OutboxDeletePublished(ctx, ok...); err != nil {
+			return fmt.Errorf("delete published: %w", err)
 		}
 		r.published.Add(float64(len(ok)))
 	}

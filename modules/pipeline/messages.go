@@ -14,7 +14,6 @@ const (
 	TypeEnforcementCreated = "EnforcementCreated"
 	TypeExecutionRequested = "ExecutionRequested"
 	TypeExecutionDispatch  = "ExecutionDispatch"
-	TypeExecutionStatus    = "ExecutionStatusChanged"
 	TypeExecutionCompleted = "ExecutionCompleted"
 	TypeExecutionCancel    = "ExecutionCancelRequested"
 	TypeRuleCreated        = "RuleCreated"

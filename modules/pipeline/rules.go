@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/rules"
 	"github.com/attune-system/attune/modules/store"
@@ -47,10 +46,14 @@ type FireResult struct {
 
 // FireRule records, in tx, that rule matched ev: the enforcement (unique per
 // rule and event; a duplicate is a no-op), its execution via RequestExecution
-// and the enforcement's resolution, plus EnforcementCreated for observers.
+// (placed by sched when it is set) and the enforcement's resolution.
 // Templates that fail to resolve give a failed execution carrying the
 // template error; a rule whose action is gone gives a disabled enforcement.
-func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.EventContext, rule store.Rule) (FireResult, error) {
+//
+// No EnforcementCreated message is written: the enforcement is resolved in
+// this same transaction, so its processor would only acknowledge it, and
+// observers learn of it from the enforcement_created notification.
+func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.EventContext, rule store.Rule, sched Scheduler) (FireResult, error) {
 	var packConfig map[string]any
 	if p, err := tx.PackGet(ctx, rule.Pack); err == nil {
 		packConfig = decodeObject(p.Config)
@@ -68,32 +71,42 @@ func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.Event
 		}
 		config = b
 	}
+	// The enforcement is resolved in this transaction, so it is written
+	// once with its final status: disabled when the rule's action is gone.
+	action, err := ruleAction(ctx, tx, &rule)
+	if err != nil {
+		return FireResult{}, err
+	}
+	status := EnforcementStatusProcessed
+	if action == nil {
+		status = EnforcementStatusDisabled
+	}
 	enf, created, err := tx.EnforcementInsert(ctx, store.NewEnforcement{
 		Rule: &rule.ID, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef, Config: config, Event: &ev.ID,
-		Payload: ev.Payload, Condition: "all", Conditions: rule.Conditions,
+		Payload: ev.Payload, Condition: "all", Conditions: rule.Conditions, Status: status,
 	})
 	if err != nil {
 		return FireResult{}, err
 	}
 	res := FireResult{Enforcement: enf, Created: created}
-	if !created {
+	if !created || action == nil {
 		return res, nil
 	}
-	if err := Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyEnforcementCreated, TypeEnforcementCreated,
-		EnforcementCreated{EnforcementID: enf.ID, RuleID: &rule.ID, RuleRef: rule.Ref, EventID: ev.ID, TriggerRef: ev.TriggerRef},
-	); err != nil {
+	ex, err := requestFor(ctx, tx, enf, rule, *action, params, perr, sched)
+	if err != nil {
 		return res, err
 	}
-	res.Enforcement, res.Execution, err = ProcessEnforcement(ctx, tx, enf, &rule, params, perr)
-	return res, err
+	res.Execution = &ex
+	return res, nil
 }
 
-// ProcessEnforcement resolves an enforcement still `created`, in tx: a
-// missing or disabled rule, or a rule whose action is gone, disables it;
-// otherwise it requests the execution (params, or a failure with perr) and
-// marks the enforcement processed. rule nil means "reload enf.Rule".
+// ProcessEnforcement resolves an enforcement still `created` (written by a
+// producer that left it for the enforcement processor), in tx: a missing or
+// disabled rule, or a rule whose action is gone, disables it; otherwise it
+// requests the execution (placed by sched when set) and marks the
+// enforcement processed. rule nil means "reload enf.Rule".
 func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule *store.Rule,
-	params map[string]any, perr error) (store.Enforcement, *store.Execution, error) {
+	sched Scheduler) (store.Enforcement, *store.Execution, error) {
 	if enf.Status != EnforcementStatusCreated {
 		return enf, nil, nil
 	}
@@ -106,30 +119,52 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 			rule = &r
 		}
 	}
-	if rule == nil || rule.Action == nil {
+	var action *store.Action
+	if rule != nil {
+		var err error
+		if action, err = ruleAction(ctx, tx, rule); err != nil {
+			return enf, nil, err
+		}
+	}
+	if action == nil {
 		done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusDisabled)
 		return done, nil, err
 	}
-	action, err := tx.ActionGet(ctx, *rule.Action)
-	if errors.Is(err, domain.ErrNotFound) {
-		done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusDisabled)
-		return done, nil, err
-	}
+	ex, err := requestFor(ctx, tx, enf, *rule, *action, decodeObject(enf.Config), nil, sched)
 	if err != nil {
 		return enf, nil, err
 	}
-	if params == nil && perr == nil {
-		params = decodeObject(enf.Config)
-	}
-	ex, err := RequestExecution(ctx, tx, NewExecution{
-		ActionRef: action.Ref, Params: params, ParamsError: perr, Enforcement: &enf.ID,
-		Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs,
-	})
-	if err != nil {
-		return enf, nil, fmt.Errorf("rule %s: request execution: %w", rule.Ref, err)
-	}
 	done, err := tx.EnforcementResolve(ctx, enf.ID, EnforcementStatusProcessed)
 	return done, &ex, err
+}
+
+// ruleAction is the rule's action, or nil when it has none any more.
+func ruleAction(ctx context.Context, tx *store.Tx, rule *store.Rule) (*store.Action, error) {
+	if rule.Action == nil {
+		return nil, nil
+	}
+	a, err := tx.ActionGet(ctx, *rule.Action)
+	if errors.Is(err, domain.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// requestFor requests enf's execution of action with params (or the
+// failure perr) as the rule's owner.
+func requestFor(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule store.Rule, action store.Action,
+	params map[string]any, perr error, sched Scheduler) (store.Execution, error) {
+	ex, err := RequestExecution(ctx, tx, NewExecution{
+		ActionRef: action.Ref, Action: &action, Params: params, ParamsError: perr, Enforcement: &enf.ID,
+		Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs, Schedule: sched,
+	})
+	if err != nil {
+		return store.Execution{}, fmt.Errorf("rule %s: request execution: %w", rule.Ref, err)
+	}
+	return ex, nil
 }
 
 // decodeObject decodes a JSON object, keeping numbers exact; anything else

@@ -46,6 +46,9 @@ type NewEnforcement struct {
 	Payload    json.RawMessage
 	Condition  string // "any" or "all"; empty means all
 	Conditions json.RawMessage
+	// Status is "created" (the default) or the final status of an
+	// enforcement resolved in the transaction that creates it.
+	Status string
 }
 
 // EnforcementInsert creates the enforcement for (Rule, Event). If that pair
@@ -62,6 +65,13 @@ func (d *DB) EnforcementInsert(ctx context.Context, e NewEnforcement) (enf Enfor
 			return Enforcement{}, false, domain.Invalidf("condition", "must be any or all, got %q", e.Condition)
 		}
 		p.Condition = &c
+	}
+	if e.Status != "" {
+		st := dbsqlc.EnforcementStatusEnum(e.Status)
+		if !st.Valid() {
+			return Enforcement{}, false, domain.Invalidf("status", "must be created, processed or disabled, got %q", e.Status)
+		}
+		p.Status = &st
 	}
 	row, err := d.q.EnforcementInsert(ctx, d.db, p)
 	if err == nil {

@@ -248,7 +248,7 @@ func TestOutboxClaimNeverDoublesUp(t *testing.T) {
 					require.EqualValues(t, 1, m.Attempts)
 				}
 				mu.Unlock()
-				n, err := s.OutboxMarkPublished(ctx, ids...)
+				n, err := s.OutboxDeletePublished(ctx, ids...)
 				require.NoError(t, err)
 				require.EqualValues(t, len(ids), n)
 			}

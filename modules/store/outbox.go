@@ -12,7 +12,7 @@ import (
 	"github.com/attune-system/attune/modules/domain"
 )
 
-// OutboxMessage is a message waiting to be (or already) relayed to the bus.
+// OutboxMessage is a message waiting to be relayed to the bus.
 type OutboxMessage struct {
 	ID          int64
 	Exchange    string
@@ -23,7 +23,6 @@ type OutboxMessage struct {
 	AvailableAt time.Time
 	Attempts    int32
 	LastError   *string
-	PublishedAt *time.Time
 }
 
 // NewOutboxMessage is what a state change enqueues. Payload must be JSON and
@@ -41,7 +40,7 @@ func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
 	return OutboxMessage{
 		ID: r.ID, Exchange: r.Exchange, RoutingKey: r.RoutingKey, MessageType: r.MessageType,
 		Payload: r.Payload, Created: r.Created, AvailableAt: r.AvailableAt, Attempts: r.Attempts,
-		LastError: r.LastError, PublishedAt: r.PublishedAt,
+		LastError: r.LastError,
 	}
 }
 
@@ -105,15 +104,15 @@ func (s *Store) OutboxClaimBatch(ctx context.Context, limit int32, lease time.Du
 	return out, nil
 }
 
-// OutboxMarkPublished marks messages as published; call it only after the
-// broker confirmed them. It returns how many were newly marked.
-func (s *Store) OutboxMarkPublished(ctx context.Context, ids ...int64) (int64, error) {
+// OutboxDeletePublished removes messages the broker confirmed; call it only
+// after the confirm. It returns how many were still there.
+func (s *Store) OutboxDeletePublished(ctx context.Context, ids ...int64) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n, err := s.q.OutboxMarkPublished(ctx, s.relaxed, ids)
+	n, err := s.q.OutboxDeletePublished(ctx, s.relaxed, ids)
 	if err != nil {
-		return 0, interpretError(err, "mark outbox published")
+		return 0, interpretError(err, "delete published outbox rows")
 	}
 	return n, nil
 }
@@ -150,10 +149,4 @@ func (d *DB) OutboxGet(ctx context.Context, id int64) (OutboxMessage, error) {
 func (d *DB) OutboxCountPending(ctx context.Context) (int64, error) {
 	n, err := d.q.OutboxCountPending(ctx, d.db)
 	return n, interpretError(err, "count pending outbox")
-}
-
-// OutboxPrune deletes messages published before cutoff.
-func (s *Store) OutboxPrune(ctx context.Context, cutoff time.Time) (int64, error) {
-	n, err := s.q.OutboxDeletePublishedBefore(ctx, s.db, &cutoff)
-	return n, interpretError(err, "prune outbox")
 }

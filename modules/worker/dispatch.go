@@ -32,16 +32,6 @@ type run struct {
 	written atomic.Bool
 }
 
-// statusChanged is the payload of the status-change notifications
-// the worker enqueues (routing key execution.status.changed).
-type statusChanged struct {
-	ExecutionID    int64  `json:"execution_id"`
-	ActionRef      string `json:"action_ref"`
-	PreviousStatus string `json:"previous_status"`
-	Status         string `json:"status"`
-	WorkerID       int64  `json:"worker_id"`
-}
-
 // onDispatch handles ExecutionDispatch: claim (fenced), then run in the
 // background. The message is acked only after the claim committed; a
 // dispatch that no longer matches the row is acked and dropped.
@@ -68,19 +58,11 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 			<-m.sem
 		}
 	}()
-	ex, err := m.d.Store.ExecutionGet(ctx, msg.ExecutionID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if ex.Status != "scheduled" || ex.Worker == nil || *ex.Worker != m.workerID || ex.Fence != msg.Fence {
-		m.log.Debug("worker: stale or duplicate dispatch dropped", "execution_id", ex.ID, "status", ex.Status, "fence", ex.Fence, "msg_fence", msg.Fence)
-		return nil
-	}
+	// The claim is a fenced compare-and-set: a stale or duplicate dispatch
+	// (rescheduled elsewhere, already claimed, cancelled) claims nothing.
 	claimed, err := m.claim(ctx, msg)
-	if errors.Is(err, domain.ErrConflict) {
-		m.log.Debug("worker: claim lost", "execution_id", msg.ExecutionID, "err", err)
+	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
+		m.log.Debug("worker: stale or duplicate dispatch dropped", "execution_id", msg.ExecutionID, "fence", msg.Fence, "err", err)
 		return nil
 	} else if err != nil {
 		return err
@@ -100,21 +82,9 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	return nil
 }
 
-// claim moves the execution to running with a new fence and lease and
-// enqueues ExecutionStatusChanged in the same transaction.
+// claim moves the execution to running with a new fence and lease: one
+// fenced compare-and-set, so it needs no transaction of its own. Observers
+// learn of the change from the execution_status_changed notification.
 func (m *Module) claim(ctx context.Context, msg pipeline.ExecutionDispatch) (store.Execution, error) {
-	var claimed store.Execution
-	err := m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		var err error
-		claimed, err = tx.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, m.d.Config.LeaseTimeout)
-		if err != nil {
-			return err
-		}
-		return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionStatusChanged,
-			pipeline.TypeExecutionStatus, statusChanged{
-				ExecutionID: claimed.ID, ActionRef: claimed.ActionRef, PreviousStatus: "scheduled",
-				Status: "running", WorkerID: m.workerID,
-			})
-	})
-	return claimed, err
+	return m.d.Store.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, m.d.Config.LeaseTimeout)
 }

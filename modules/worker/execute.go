@@ -92,8 +92,7 @@ func (m *Module) loadAction(ctx context.Context, ex store.Execution) (store.Acti
 }
 
 // complete writes the terminal status with a fenced compare-and-set and
-// enqueues ExecutionStatusChanged and ExecutionCompleted in the same
-// transaction. While the database is unreachable it keeps the result and
+// enqueues ExecutionCompleted in the same transaction. While the database is unreachable it keeps the result and
 // retries with backoff, until the write lands, is refused (the attempt is
 // stale, cancelled or reaped: logged and dropped), or the heartbeat finds the
 // lease lost.
@@ -144,12 +143,6 @@ func (m *Module) writeResult(r *run, status string, body []byte) error {
 			ID: r.ex.ID, Fence: r.ex.Fence, From: []string{"running", "canceling"}, To: status, Result: body,
 		})
 		if err != nil {
-			return err
-		}
-		if err := pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionStatusChanged,
-			pipeline.TypeExecutionStatus, statusChanged{
-				ExecutionID: ex.ID, ActionRef: ex.ActionRef, PreviousStatus: "running", Status: status, WorkerID: m.workerID,
-			}); err != nil {
 			return err
 		}
 		return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionCompleted,

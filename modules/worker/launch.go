@@ -154,7 +154,7 @@ func parseSchema(raw json.RawMessage) (*pack.ParamSchema, error) {
 	if s == "" || s == "null" || s == "{}" {
 		return nil, nil
 	}
-	return pack.ParseParamSchema(raw)
+	return pack.CachedParamSchema(raw)
 }
 
 // resolveTimeout: execution.timeout_seconds → action.timeout_seconds → default.

@@ -132,7 +132,7 @@ func checkBurstOracle(t *testing.T, dsn string, keys []string, d time.Duration) 
 			rows.Close()
 		}
 		rows, err = conn.Query(ctx, `SELECT routing_key, attempts, coalesce(last_error, '') FROM outbox
-			WHERE published_at IS NULL ORDER BY id LIMIT 10`)
+			ORDER BY id LIMIT 10`)
 		if err == nil {
 			for rows.Next() {
 				var k, e string

@@ -169,8 +169,9 @@ func scenarioIndependentTimers(t *testing.T, c cluster) {
 	}
 }
 
-// T3.24 (shortened from 60 s to 20 s to keep the suite fast): a 1 s timer
-// gives 20±2 executions in 20 s, all completed, nothing left queued.
+// T3.24: a 1 s timer gives 60±5 executions in 60 s, all completed, nothing
+// left queued. It runs beside the other scenarios, so it adds little to the
+// suite's wall time.
 func scenarioOneSecondInterval(t *testing.T, c cluster) {
 	cl := login(t, c)
 	pack := func(enabled bool) string {
@@ -180,11 +181,11 @@ func scenarioOneSecondInterval(t *testing.T, c cluster) {
 	}
 	c.RegisterPack(t, pack(true))
 	t0 := firstEnforcement(t, c, "t324.tick", 30*time.Second).Add(-100 * time.Millisecond)
-	t1 := t0.Add(20 * time.Second)
+	t1 := t0.Add(60 * time.Second)
 	time.Sleep(time.Until(t1))
 	setRuleEnabled(t, c, cl, "t324.tick", false, pack)
 	n := enforcementsBetween(t, c, "t324.tick", t0, t1)
-	require.InDelta(t, 20, n, 2, "enforcements in 20 s")
+	require.InDelta(t, 60, n, 5, "enforcements in 60 s")
 	waitFor(t, 10*time.Second, "no backlog: every execution finished", func() bool {
 		return count(t, c.Store(), `SELECT count(*) FROM execution WHERE action_ref = 't324.tick' AND status <> 'completed'`) == 0
 	})
