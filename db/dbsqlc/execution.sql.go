@@ -312,10 +312,12 @@ INSERT INTO execution (action, action_ref, config, env_vars, parent, enforcement
                        retry_reason, original_execution)
 VALUES ($1, $2, coalesce($3::jsonb, '{}'),
         coalesce($4::jsonb, '{}'), $5, $6,
-        $7, coalesce($8::text[], '{}'),
-        coalesce($9::execution_status_enum, 'requested'), $10,
-        $11, $12, $13, $14,
-        $15, $16)
+        coalesce($7::bigint,
+                 CASE WHEN $8::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
+        coalesce($9::text[], '{}'),
+        coalesce($10::execution_status_enum, 'requested'), $11,
+        $12, $13, $14, $15,
+        $16, $17)
 RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
 `
 
@@ -327,6 +329,7 @@ type ExecutionInsertParams struct {
 	Parent            *int64               `json:"parent"`
 	Enforcement       *int64               `json:"enforcement"`
 	Executor          *int64               `json:"executor"`
+	AsSystem          bool                 `json:"as_system"`
 	PermissionSetRefs []string             `json:"permission_set_refs"`
 	Status            *ExecutionStatusEnum `json:"status"`
 	TimeoutSeconds    *int32               `json:"timeout_seconds"`
@@ -338,6 +341,8 @@ type ExecutionInsertParams struct {
 	OriginalExecution *int64               `json:"original_execution"`
 }
 
+// as_system: with no executor given, run as the `system` identity (none if
+// the deployment has none), looked up here rather than in a round trip.
 func (q *Queries) ExecutionInsert(ctx context.Context, db DBTX, arg ExecutionInsertParams) (Execution, error) {
 	row := db.QueryRow(ctx, executionInsert,
 		arg.Action,
@@ -347,6 +352,7 @@ func (q *Queries) ExecutionInsert(ctx context.Context, db DBTX, arg ExecutionIns
 		arg.Parent,
 		arg.Enforcement,
 		arg.Executor,
+		arg.AsSystem,
 		arg.PermissionSetRefs,
 		arg.Status,
 		arg.TimeoutSeconds,

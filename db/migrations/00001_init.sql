@@ -340,7 +340,7 @@ CREATE TABLE execution (
 CREATE UNIQUE INDEX execution_enforcement_uniq ON execution (enforcement)
     WHERE enforcement IS NOT NULL AND parent IS NULL AND NOT (config ? 'retry_of');
 CREATE INDEX execution_status_idx ON execution (status);
-CREATE INDEX execution_parent_idx ON execution (parent);
+CREATE INDEX execution_parent_idx ON execution (parent) WHERE parent IS NOT NULL;
 -- (worker, status): the scheduler counts each worker's active executions
 -- without visiting its finished ones; it also serves the worker foreign key.
 CREATE INDEX execution_worker_status_idx ON execution (worker, status);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -60,15 +61,20 @@ func (m *Module) hashing(ctx context.Context, f func() error) error {
 		return &APIError{Status: http.StatusServiceUnavailable, Code: "SERVICE_UNAVAILABLE", Message: "server busy, retry later", RetryAfter: time.Second}
 	}
 	defer func() { <-m.hashSem }()
-	return f()
+	err := f()
+	// An Argon2 run allocates its whole memory cost (64 MiB by default) at
+	// once; hand it back now rather than keep it as GC headroom, which would
+	// otherwise hold the process's RSS near that size long after.
+	debug.FreeOSMemory()
+	return err
 }
 
 // dummyHash is verified for unknown logins so their response time matches
-// a real account's (no user enumeration by timing). Computed on first use.
+// a real account's (no user enumeration by timing). It is built, not
+// hashed: computing it would cost a login an extra Argon2 run and its
+// memory.
 func (m *Module) dummyHash() string {
-	m.dummyOnce.Do(func() {
-		m.dummy, _ = security.HashPassword(security.GenerateSecret(), m.passwordCost)
-	})
+	m.dummyOnce.Do(func() { m.dummy = security.DummyHash(m.passwordCost) })
 	return m.dummy
 }
 

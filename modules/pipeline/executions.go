@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,10 +13,6 @@ import (
 	"github.com/attune-system/attune/modules/pack"
 	"github.com/attune-system/attune/modules/store"
 )
-
-// SystemLogin is the login of the identity that executions without an owner
-// run as (spec §6: "executor = rule.owner_identity or the system identity").
-const SystemLogin = "system"
 
 // Execution statuses (execution_status_enum).
 const (
@@ -87,12 +82,6 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	if err != nil {
 		return store.Execution{}, domain.Invalidf("parameters", "not JSON-encodable: %v", err)
 	}
-	executor := r.Executor
-	if executor == nil {
-		if executor, err = systemIdentity(ctx, tx); err != nil {
-			return store.Execution{}, err
-		}
-	}
 	perms := r.PermissionSetRefs
 	if perms == nil {
 		perms = action.DefaultExecutionPermissionSetRefs
@@ -103,7 +92,7 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	}
 	ne := store.NewExecution{
 		Action: &action.ID, ActionRef: action.Ref, Config: config, EnvVars: r.EnvVars, Parent: r.Parent,
-		Enforcement: r.Enforcement, Executor: executor, PermissionSetRefs: perms, TimeoutSeconds: timeout,
+		Enforcement: r.Enforcement, Executor: r.Executor, AsSystem: r.Executor == nil, PermissionSetRefs: perms, TimeoutSeconds: timeout,
 		WorkflowDef: action.WorkflowDef, MaxRetries: action.MaxRetries, Status: StatusRequested,
 	}
 	if failure != "" {
@@ -152,19 +141,6 @@ func prepareParams(action store.Action, r NewExecution) (map[string]any, string)
 		return params, err.Error()
 	}
 	return params, ""
-}
-
-// systemIdentity returns the id of the `system` identity, or nil when the
-// deployment has none (the execution then runs without an owner).
-func systemIdentity(ctx context.Context, tx *store.Tx) (*int64, error) {
-	id, err := tx.IdentityGetByLogin(ctx, SystemLogin)
-	if errors.Is(err, domain.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &id.ID, nil
 }
 
 // FailureResult is the result JSON of an execution that failed without

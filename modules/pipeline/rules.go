@@ -55,10 +55,15 @@ type FireResult struct {
 // observers learn of it from the enforcement_created notification.
 func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.EventContext, rule store.Rule, sched Scheduler) (FireResult, error) {
 	var packConfig map[string]any
-	if p, err := tx.PackGet(ctx, rule.Pack); err == nil {
-		packConfig = decodeObject(p.Config)
-	} else if !errors.Is(err, domain.ErrNotFound) {
-		return FireResult{}, err
+	// Only a template that names `pack` can read the pack's configuration;
+	// template paths are static, so the text decides (a JSON \u escape
+	// could spell the name, so any escape counts as naming it).
+	if bytes.Contains(rule.ActionParams, []byte("pack")) || bytes.Contains(rule.ActionParams, []byte(`\u`)) {
+		if p, err := tx.PackGet(ctx, rule.Pack); err == nil {
+			packConfig = decodeObject(p.Config)
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return FireResult{}, err
+		}
 	}
 	params, perr := rules.ResolveParams(rule.ActionParams, rules.TemplateContext{
 		Event: evc, PackConfig: packConfig, RuleID: rule.ID, RuleRef: rule.Ref,

@@ -7,43 +7,105 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"unicode/utf8"
 )
 
-// headBuffer keeps the first limit bytes written to it and counts the rest,
-// so memory is bounded by the limit whatever the action prints.
+// chunkSize is the unit in which output is read from the pipes and kept for
+// the result. A Linux pipe holds 64 KiB by default, so a read rarely returns
+// more.
+const chunkSize = 64 << 10
+
+// logBufSize is the write buffer of a log file: it merges the small reads of
+// a chatty action into fewer write calls.
+const logBufSize = 32 << 10
+
+type chunk [chunkSize]byte
+
+// Per-execution buffers come from pools: a worker runs thousands of short
+// actions, and allocating the read, log and capture buffers afresh for each
+// one made every execution cost ~200 KiB of garbage whatever it printed,
+// which then paced the GC of every module sharing the process.
+var (
+	chunkPool  = sync.Pool{New: func() any { return new(chunk) }}
+	logBufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, logBufSize) }}
+	// readBufPool holds *[]byte: a stream's read buffer, whose capacity
+	// depends on the redaction holdback, so it is checked on reuse.
+	readBufPool sync.Pool
+)
+
+// headBuffer keeps the first limit bytes written to it, in chunks taken only
+// as output arrives, and counts the rest, so memory is bounded by the limit
+// whatever the action prints and a quiet action costs nothing. Only the
+// first chunk is pooled: it is all most actions need, while the rest of a
+// large capture is left to the GC, because a pool keeps its contents live
+// through the next collection, and twenty captures finishing together would
+// otherwise keep tens of MiB reachable just when the worker serialises their
+// results.
 type headBuffer struct {
-	limit int64
-	buf   []byte
-	total int64
+	limit  int64
+	chunks []*chunk
+	kept   int64
+	total  int64
 }
 
 func (h *headBuffer) Write(p []byte) (int, error) {
 	h.total += int64(len(p))
-	room := h.limit - int64(len(h.buf))
-	if room <= 0 {
-		return len(p), nil
+	for rest := p; len(rest) > 0 && h.kept < h.limit; {
+		off := int(h.kept % chunkSize)
+		if off == 0 {
+			var c *chunk
+			if len(h.chunks) == 0 {
+				c = chunkPool.Get().(*chunk)
+			} else {
+				c = new(chunk)
+			}
+			h.chunks = append(h.chunks, c)
+		}
+		n := copy(h.chunks[len(h.chunks)-1][off:], rest[:min(int64(len(rest)), h.limit-h.kept)])
+		h.kept += int64(n)
+		rest = rest[n:]
 	}
-	n := int(min(room, int64(len(p))))
-	if len(h.buf)+n > cap(h.buf) {
-		// Grow geometrically but never past the limit.
-		nc := int(min(h.limit, int64(max(2*cap(h.buf), len(h.buf)+n, 4096))))
-		nb := make([]byte, len(h.buf), nc)
-		copy(nb, h.buf)
-		h.buf = nb
-	}
-	h.buf = append(h.buf, p[:n]...)
 	return len(p), nil
 }
 
 // dropped is the number of bytes that did not fit.
-func (h *headBuffer) dropped() int64 { return h.total - int64(len(h.buf)) }
+func (h *headBuffer) dropped() int64 { return h.total - h.kept }
+
+// String returns the kept bytes as valid UTF-8 (invalid sequences become
+// U+FFFD), copied once into a string of exactly their size.
+func (h *headBuffer) String() string {
+	var b strings.Builder
+	b.Grow(int(h.kept))
+	rest := h.kept
+	for _, c := range h.chunks {
+		n := min(rest, chunkSize)
+		b.Write(c[:n])
+		rest -= n
+	}
+	s := b.String()
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return s
+}
+
+// release returns the first chunk to the pool and drops the others; the
+// buffer is empty afterwards.
+func (h *headBuffer) release() {
+	if len(h.chunks) > 0 {
+		chunkPool.Put(h.chunks[0])
+	}
+	h.chunks, h.kept = nil, 0
+}
 
 // cappedLog is a log file that stops growing at limit bytes and records, in
 // a trailer line, how much was dropped.
 type cappedLog struct {
 	path    string
 	f       *os.File
-	w       *bufio.Writer
+	w       *bufio.Writer // pooled; nil once closed
 	limit   int64
 	written int64
 	drop    int64
@@ -59,7 +121,9 @@ func openCappedLog(dir, name string, limit int64) (*cappedLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runner: open log file %s: %w", path, err)
 	}
-	return &cappedLog{path: path, f: f, w: bufio.NewWriterSize(f, 32<<10), limit: limit}, nil
+	w := logBufPool.Get().(*bufio.Writer)
+	w.Reset(f)
+	return &cappedLog{path: path, f: f, w: w, limit: limit}, nil
 }
 
 func (l *cappedLog) Write(p []byte) (int, error) {
@@ -77,7 +141,8 @@ func (l *cappedLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// close writes the truncation trailer, flushes and closes the file.
+// close writes the truncation trailer, flushes and closes the file, and
+// returns the write buffer to its pool.
 func (l *cappedLog) close() error {
 	if l.drop > 0 && l.err == nil {
 		_, l.err = fmt.Fprintf(l.w, "\n[attune: log truncated at %d bytes, %d bytes dropped]\n", l.limit, l.drop)
@@ -85,6 +150,11 @@ func (l *cappedLog) close() error {
 	if err := l.w.Flush(); err != nil && l.err == nil {
 		l.err = err
 	}
+	// Reset drops the file and any unflushed bytes, so the pooled writer
+	// holds nothing of this execution.
+	l.w.Reset(nil)
+	logBufPool.Put(l.w)
+	l.w = nil
 	if err := l.f.Close(); err != nil && l.err == nil {
 		l.err = err
 	}
@@ -105,6 +175,23 @@ type stream struct {
 	// bypass is set once every sink is full: the rest of the stream is
 	// only counted, so a log flood costs no redaction CPU.
 	bypass bool
+	// sinks fans redacted bytes out to head and log.
+	sinks sinkPair
+}
+
+// sinkPair writes to the result buffer and, when set, the log file. Neither
+// fails, so neither error is checked.
+type sinkPair struct {
+	head *headBuffer
+	log  *cappedLog
+}
+
+func (s *sinkPair) Write(p []byte) (int, error) {
+	_, _ = s.head.Write(p)
+	if s.log != nil {
+		_, _ = s.log.Write(p)
+	}
+	return len(p), nil
 }
 
 // sinksFull reports whether neither the result buffer nor the log file can
@@ -115,21 +202,19 @@ func (s *stream) sinksFull() bool {
 
 func newStream(red *Redactor, limit int64, log *cappedLog) *stream {
 	s := &stream{head: headBuffer{limit: limit}, log: log}
-	var sink io.Writer = &s.head
-	if log != nil {
-		sink = io.MultiWriter(&s.head, log)
-	}
-	s.rw = newRedactWriter(red, sink)
+	s.sinks = sinkPair{head: &s.head, log: log}
+	s.rw = newRedactWriter(red, &s.sinks)
 	return s
 }
 
 // pump copies r into the stream until EOF or a read deadline, then flushes
 // the redaction holdback. It reads fixed-size chunks, not lines, so one huge
-// line without a newline cannot grow memory.
+// line without a newline cannot grow memory. Reads land directly behind the
+// redaction holdback, so no byte is copied before it reaches a sink.
 func (s *stream) pump(r *os.File) {
-	buf := make([]byte, 64<<10)
+	s.rw.attachReadBuffer()
 	for {
-		n, err := r.Read(buf)
+		n, err := r.Read(s.rw.readSpace())
 		if n > 0 && !s.bypass && s.sinksFull() {
 			_ = s.rw.Flush() // held-back bytes are dropped and counted
 			s.bypass = true
@@ -143,7 +228,7 @@ func (s *stream) pump(r *os.File) {
 				s.log.drop += int64(n)
 			}
 		default:
-			_, _ = s.rw.Write(buf[:n]) // sinks never fail
+			_ = s.rw.commit(n) // sinks never fail
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -156,4 +241,11 @@ func (s *stream) pump(r *os.File) {
 }
 
 // text returns the captured output as valid UTF-8.
-func (s *stream) text() string { return validUTF8(s.head.buf) }
+func (s *stream) text() string { return s.head.String() }
+
+// release returns the stream's pooled buffers. Call it once the result has
+// been built (text copies what it returns) and never use the stream again.
+func (s *stream) release() {
+	s.head.release()
+	s.rw.releaseReadBuffer()
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -183,4 +184,34 @@ func TestConcurrentHugeOutputs(t *testing.T) {
 	// 20 × (1 MiB capture + 2 × 64 KiB read buffers + 32 KiB log buffer).
 	require.Less(t, peak, uint64(64<<20), "heap grew with output size")
 	require.Less(t, peakRSS.Load()-rssBefore, int64(200<<10), "RSS grew with output size (KiB)")
+}
+
+// The pump reads straight into the redaction holdback; what reaches the
+// result and the log must equal redacting the whole output at once, with
+// secrets straddling every 64 KiB read boundary.
+func TestPumpRedactsLikeWholeBuffer(t *testing.T) {
+	t.Parallel()
+	var in strings.Builder
+	rng := rand.New(rand.NewPCG(5, 6))
+	for in.Len() < 600<<10 {
+		if rng.IntN(3) == 0 {
+			in.WriteString(trickySecrets[rng.IntN(len(trickySecrets))])
+		} else {
+			in.WriteString(strings.Repeat("x", rng.IntN(300)) + "\n")
+		}
+	}
+	dir := t.TempDir()
+	data := dir + "/out.txt"
+	require.NoError(t, os.WriteFile(data, []byte(in.String()), 0o600))
+	res := run(t, Spec{
+		Path: "/bin/cat", Args: []string{data}, LogDir: dir + "/logs",
+		MaxStdout: 256 << 10, Secrets: trickySecrets,
+	})
+	want := NewRedactor(trickySecrets).String(in.String())
+	require.Equal(t, StatusCompleted, res.Status)
+	require.Equal(t, want[:256<<10], res.JSON["stdout"])
+	require.Equal(t, int64(len(want)-256<<10), res.JSON["stdout_bytes_truncated"])
+	outLog, err := os.ReadFile(res.StdoutLog)
+	require.NoError(t, err)
+	require.Equal(t, want, string(outLog))
 }

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -25,40 +25,45 @@ const minEncodedLen = 4
 // into a regular expression, so `.*` or `a+++b` are just bytes.
 type Redactor struct {
 	patterns [][]byte // longest first, so the longest match at a position wins
+	strs     []string // the same patterns, for scanning strings without a copy
 	maxLen   int
 }
 
 // NewRedactor builds a Redactor for the given secret values; empty strings
 // are ignored.
 func NewRedactor(secrets []string) *Redactor {
-	seen := map[string]bool{}
 	var pats []string
-	add := func(p string, min int) {
-		if len(p) < min || seen[p] {
-			return
-		}
-		seen[p] = true
-		pats = append(pats, p)
-	}
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
-		add(s, 1)
+		pats = append(pats, s)
 		for _, v := range secretVariants(s) {
-			add(v, minEncodedLen)
+			if len(v) >= minEncodedLen {
+				pats = append(pats, v)
+			}
 		}
 	}
-	sort.Slice(pats, func(i, j int) bool {
-		if len(pats[i]) != len(pats[j]) {
-			return len(pats[i]) > len(pats[j])
+	slices.SortFunc(pats, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
 		}
-		return pats[i] < pats[j]
+		return strings.Compare(a, b)
 	})
-	r := &Redactor{}
+	// Sorted, duplicates are adjacent. The worker builds a redactor for
+	// every execution, so this avoids a set and copies the byte patterns
+	// into one array.
+	pats = slices.Compact(pats)
+	r := &Redactor{strs: pats, patterns: make([][]byte, len(pats))}
+	size := 0
 	for _, p := range pats {
-		r.patterns = append(r.patterns, []byte(p))
+		size += len(p)
 		r.maxLen = max(r.maxLen, len(p))
+	}
+	arena := make([]byte, 0, size)
+	for i, p := range pats {
+		arena = append(arena, p...)
+		r.patterns[i] = arena[len(arena)-len(p) : len(arena) : len(arena)]
 	}
 	return r
 }
@@ -87,15 +92,22 @@ func secretVariants(s string) []string {
 	}
 	// base64: whole-value encodings, plus the alignment-independent core of
 	// the secret inside a longer encoded blob ("user:secret", "secret\n").
-	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		out = append(out, e.EncodeToString([]byte(s)))
-		raw := e.WithPadding(base64.NoPadding)
+	// One buffer serves every alignment: prefixed[2-k:] is s behind k zero
+	// bytes.
+	prefixed := append([]byte{0, 0}, s...)
+	var b64 []byte
+	for _, e := range [][2]*base64.Encoding{
+		{base64.StdEncoding, base64.RawStdEncoding}, {base64.URLEncoding, base64.RawURLEncoding},
+	} {
+		out = append(out, e[0].EncodeToString(prefixed[2:]))
 		for k := 0; k < 3; k++ {
-			enc := raw.EncodeToString(append(make([]byte, k), s...))
+			src := prefixed[2-k:]
+			b64 = slices.Grow(b64[:0], e[1].EncodedLen(len(src)))[:e[1].EncodedLen(len(src))]
+			e[1].Encode(b64, src)
 			start := (8*k + 5) / 6 // first char not mixed with prefix bits
 			end := 8 * (k + len(s)) / 6
 			if end-start >= minEncodedLen {
-				out = append(out, enc[start:end])
+				out = append(out, string(b64[start:end]))
 			}
 		}
 	}
@@ -108,6 +120,9 @@ func secretVariants(s string) []string {
 
 // lowerHexEscapes rewrites %AB escapes as %ab.
 func lowerHexEscapes(u string) string {
+	if !strings.Contains(u, "%") {
+		return u
+	}
 	b := []byte(u)
 	for i := 0; i+2 < len(b); i++ {
 		if b[i] == '%' {
@@ -129,13 +144,43 @@ func lowerHex(c byte) byte {
 // Empty reports whether the redactor has nothing to mask.
 func (r *Redactor) Empty() bool { return r == nil || len(r.patterns) == 0 }
 
-// String masks every secret occurrence in s.
+// maskBytes is Mask for byte sinks; sinks copy it and never modify it.
+var maskBytes = []byte(Mask)
+
+// stackPatterns is how many patterns String and Bytes track without a heap
+// allocation; one secret yields about a dozen.
+const stackPatterns = 32
+
+// String masks every secret occurrence in s. Without a match it returns s
+// itself: the result of a run is scanned again after capture, and copying
+// a megabyte of output only to find nothing was most of a run's garbage.
 func (r *Redactor) String(s string) string {
 	if r.Empty() || s == "" {
 		return s
 	}
-	out, _ := r.scan(nil, []byte(s), len(s))
-	return string(out)
+	var cache [stackPatterns]int
+	var b strings.Builder
+	last, matched := 0, false
+	r.scan(len(s), nextCache(cache[:0], len(r.patterns)), func(i, from int) int {
+		j := strings.Index(s[from:], r.strs[i])
+		if j < 0 {
+			return -1
+		}
+		return from + j
+	}, func(start, end int) {
+		if !matched {
+			matched = true
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(Mask)
+		last = end
+	})
+	if !matched {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // Bytes masks every secret occurrence in b and returns a new slice.
@@ -143,17 +188,48 @@ func (r *Redactor) Bytes(b []byte) []byte {
 	if r.Empty() {
 		return append([]byte(nil), b...)
 	}
-	out, _ := r.scan(nil, b, len(b))
-	return out
+	var cache [stackPatterns]int
+	var out []byte
+	last := 0
+	r.scan(len(b), nextCache(cache[:0], len(r.patterns)), func(i, from int) int {
+		return indexFrom(b, from, r.patterns[i])
+	}, func(start, end int) {
+		out = append(out, b[last:start]...)
+		out = append(out, Mask...)
+		last = end
+	})
+	return append(out, b[last:]...)
 }
 
-// scan appends to out buf with every match that starts before limit masked.
-// It returns out and the number of bytes of buf consumed: limit, or the end
-// of a match that started before limit and runs past it. A pattern's next
-// occurrence is cached, so the work per pattern stays linear in len(buf)
-// even when matches overlap.
-func (r *Redactor) scan(out, buf []byte, limit int) ([]byte, int) {
-	next := make([]int, len(r.patterns))
+// nextCache returns a slice of n ints for scan, in buf when it fits.
+func nextCache(buf []int, n int) []int {
+	if n <= cap(buf) {
+		return buf[:n]
+	}
+	return make([]int, n)
+}
+
+// indexFrom is the position of p's first occurrence in buf at or after
+// from, or -1.
+func indexFrom(buf []byte, from int, p []byte) int {
+	j := bytes.Index(buf[from:], p)
+	if j < 0 {
+		return -1
+	}
+	return from + j
+}
+
+// scan finds, left to right, the matches that start before limit (the
+// longest wins at a position; the next search starts after it) and calls
+// match(start, end) for each. find(i, from) is the position of pattern i's
+// first occurrence at or after from, or -1. scan returns how far the input
+// is consumed: limit, or the end of a match that started before limit and
+// runs past it. next (one int per pattern) caches each pattern's next
+// occurrence, so the work per pattern stays linear in the input even when
+// matches overlap. Matching over a callback lets callers scan strings and
+// byte slices alike and write unmatched spans straight to their sink,
+// without first copying the input into an output buffer.
+func (r *Redactor) scan(limit int, next []int, find func(i, from int) int, match func(start, end int)) int {
 	for i := range next {
 		next[i] = -2 // not searched yet
 	}
@@ -165,12 +241,9 @@ func (r *Redactor) scan(out, buf []byte, limit int) ([]byte, int) {
 				continue
 			}
 			if next[i] < pos {
-				j := bytes.Index(buf[pos:], p)
-				if j < 0 {
-					next[i] = -1
+				if next[i] = find(i, pos); next[i] == -1 {
 					continue
 				}
-				next[i] = pos + j
 			}
 			if next[i] < limit && (best == -1 || next[i] < best || (next[i] == best && len(p) > bestLen)) {
 				best, bestLen = next[i], len(p)
@@ -179,48 +252,87 @@ func (r *Redactor) scan(out, buf []byte, limit int) ([]byte, int) {
 		if best == -1 {
 			break
 		}
-		out = append(out, buf[pos:best]...)
-		out = append(out, Mask...)
+		match(best, best+bestLen)
 		pos = best + bestLen
 	}
-	if pos < limit {
-		out = append(out, buf[pos:limit]...)
-		pos = limit
-	}
-	return out, pos
+	return max(pos, limit)
 }
 
 // redactWriter masks secrets in a byte stream. It holds back the last
 // maxLen-1 bytes so a secret split across two writes is still caught; memory
-// is bounded by that holdback plus one write.
+// is bounded by that holdback plus one write (or one read, for a stream's
+// pump, which reads straight into the space behind the holdback).
 type redactWriter struct {
 	r    *Redactor
 	w    io.Writer
-	held []byte
-	out  []byte
+	held []byte  // bytes received but not yet safe to emit
+	next []int   // scan's per-pattern cache
+	bufp *[]byte // pooled backing array of held, nil when not pooled
 }
 
 func newRedactWriter(r *Redactor, w io.Writer) *redactWriter {
-	return &redactWriter{r: r, w: w}
+	rw := &redactWriter{r: r, w: w}
+	if !r.Empty() {
+		rw.next = make([]int, len(r.patterns))
+	}
+	return rw
+}
+
+// holdback is how many trailing bytes may still be the start of a match.
+func (rw *redactWriter) holdback() int {
+	if rw.r.Empty() {
+		return 0
+	}
+	return rw.r.maxLen - 1
+}
+
+// attachReadBuffer gives the writer a pooled buffer with room for the
+// holdback plus one chunk-sized read.
+func (rw *redactWriter) attachReadBuffer() {
+	need := rw.holdback() + chunkSize
+	bp, _ := readBufPool.Get().(*[]byte)
+	if bp == nil || cap(*bp) < need {
+		b := make([]byte, 0, need)
+		bp = &b
+	}
+	rw.bufp = bp
+	rw.held = append((*bp)[:0], rw.held...)
+}
+
+// releaseReadBuffer returns the pooled buffer; the writer must not be used
+// afterwards.
+func (rw *redactWriter) releaseReadBuffer() {
+	if rw.bufp == nil {
+		return
+	}
+	if cap(rw.held) > cap(*rw.bufp) {
+		*rw.bufp = rw.held[:0] // it grew; pool the larger array
+	}
+	readBufPool.Put(rw.bufp)
+	rw.bufp, rw.held = nil, nil
+}
+
+// readSpace is where the next read goes: chunkSize bytes right after the
+// held-back ones. commit(n) then takes the first n of them as written.
+func (rw *redactWriter) readSpace() []byte {
+	rw.held = slices.Grow(rw.held, chunkSize)
+	return rw.held[len(rw.held) : len(rw.held)+chunkSize]
+}
+
+// commit takes n bytes read into readSpace as written.
+func (rw *redactWriter) commit(n int) error {
+	rw.held = rw.held[:len(rw.held)+n]
+	return rw.emit(len(rw.held) - rw.holdback())
 }
 
 // Write never fails on the sink's behalf: sinks are capped buffers that
 // count rather than reject, so the error is only the sink's own.
 func (rw *redactWriter) Write(p []byte) (int, error) {
-	if rw.r.Empty() {
+	if rw.r.Empty() && len(rw.held) == 0 {
 		return rw.w.Write(p)
 	}
 	rw.held = append(rw.held, p...)
-	// Any match starting before safe fits entirely in held, for every pattern.
-	safe := len(rw.held) - (rw.r.maxLen - 1)
-	if safe <= 0 {
-		return len(p), nil
-	}
-	var consumed int
-	rw.out, consumed = rw.r.scan(rw.out[:0], rw.held, safe)
-	rest := copy(rw.held, rw.held[consumed:])
-	rw.held = rw.held[:rest]
-	if _, err := rw.w.Write(rw.out); err != nil {
+	if err := rw.emit(len(rw.held) - rw.holdback()); err != nil {
 		return 0, err
 	}
 	return len(p), nil
@@ -228,11 +340,36 @@ func (rw *redactWriter) Write(p []byte) (int, error) {
 
 // Flush masks and writes whatever is held back; call it once at EOF.
 func (rw *redactWriter) Flush() error {
-	if len(rw.held) == 0 {
+	return rw.emit(len(rw.held))
+}
+
+// emit writes held[:limit] with matches masked (any match starting before
+// limit fits entirely in held, for every pattern) and keeps the rest.
+// Unmatched spans go to the sink straight from held.
+func (rw *redactWriter) emit(limit int) error {
+	if limit <= 0 {
 		return nil
 	}
-	rw.out, _ = rw.r.scan(rw.out[:0], rw.held, len(rw.held))
-	rw.held = rw.held[:0]
-	_, err := rw.w.Write(rw.out)
+	buf := rw.held
+	var err error
+	write := func(p []byte) {
+		if err == nil && len(p) > 0 {
+			_, err = rw.w.Write(p)
+		}
+	}
+	last, consumed := 0, limit
+	if !rw.r.Empty() {
+		consumed = rw.r.scan(limit, rw.next, func(i, from int) int {
+			return indexFrom(buf, from, rw.r.patterns[i])
+		}, func(start, end int) {
+			write(buf[last:start])
+			write(maskBytes)
+			last = end
+		})
+	}
+	if last < limit {
+		write(buf[last:limit])
+	}
+	rw.held = buf[:copy(buf, buf[consumed:])]
 	return err
 }

@@ -88,6 +88,10 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	}
 	stdout := newStream(red, s.MaxStdout, outLog)
 	stderr := newStream(red, s.MaxStderr, errLog)
+	// The Result holds copies (text), so the pooled buffers can go back
+	// once Run returns.
+	defer stdout.release()
+	defer stderr.release()
 
 	outR, outW, err := os.Pipe()
 	if err != nil {

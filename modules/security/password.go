@@ -98,6 +98,18 @@ func HashPassword(pw string, p Params) (string, error) {
 		argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// DummyHash is a well-formed hash with parameters p that no password
+// matches (its key is random, not derived): verifying against it costs what
+// verifying a real hash costs, without spending a hash to make it.
+func DummyHash(p Params) string {
+	salt, key := make([]byte, max(p.SaltLen, 16)), make([]byte, max(p.KeyLen, 32))
+	_, _ = rand.Read(salt)
+	_, _ = rand.Read(key)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
 // VerifyPassword checks pw against a PHC string produced by HashPassword.
 // needsRehash is true (only when ok) if the stored parameters differ from
 // DefaultParams, so the caller can transparently upgrade the hash on login.

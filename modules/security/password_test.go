@@ -139,3 +139,25 @@ func BenchmarkHashPasswordDefault(b *testing.B) {
 		}
 	}
 }
+
+// A dummy hash parses like a real one with the same parameters (so it costs
+// the same to verify) and matches no password.
+func TestDummyHashMatchesNothing(t *testing.T) {
+	t.Parallel()
+	d := DummyHash(TestParams)
+	require.Regexp(t, phcRE, d)
+	real, err := HashPassword("x-password-1", TestParams)
+	require.NoError(t, err)
+	require.Equal(t, real[:strings.LastIndex(real[:strings.LastIndex(real, "$")], "$")],
+		d[:strings.LastIndex(d[:strings.LastIndex(d, "$")], "$")], "same algorithm, version and cost parameters")
+	for _, pw := range []string{"x-password-1", "", "a"} {
+		ok, _, err := VerifyPasswordParams(pw, d, TestParams)
+		if pw == "" {
+			require.Error(t, err)
+			continue
+		}
+		require.NoError(t, err)
+		require.False(t, ok)
+	}
+	require.NotEqual(t, d, DummyHash(TestParams), "random salt and key")
+}

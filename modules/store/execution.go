@@ -60,13 +60,16 @@ func executionFromRow(r dbsqlc.Execution) Execution {
 // NewExecution is the input to ExecutionInsert. Zero values take the column
 // defaults (status requested, empty config/env).
 type NewExecution struct {
-	Action            *int64
-	ActionRef         string
-	Config            json.RawMessage
-	EnvVars           json.RawMessage
-	Parent            *int64
-	Enforcement       *int64
-	Executor          *int64
+	Action      *int64
+	ActionRef   string
+	Config      json.RawMessage
+	EnvVars     json.RawMessage
+	Parent      *int64
+	Enforcement *int64
+	Executor    *int64
+	// AsSystem, with Executor nil, runs the execution as the `system`
+	// identity (none when the deployment has none).
+	AsSystem          bool
 	PermissionSetRefs []string
 	Status            string
 	TimeoutSeconds    *int32
@@ -103,7 +106,7 @@ func (d *DB) ExecutionInsert(ctx context.Context, e NewExecution) (Execution, er
 	}
 	row, err := d.q.ExecutionInsert(ctx, d.db, dbsqlc.ExecutionInsertParams{
 		Action: e.Action, ActionRef: e.ActionRef, Config: e.Config, EnvVars: e.EnvVars, Parent: e.Parent,
-		Enforcement: e.Enforcement, Executor: e.Executor, PermissionSetRefs: e.PermissionSetRefs,
+		Enforcement: e.Enforcement, Executor: e.Executor, AsSystem: e.AsSystem, PermissionSetRefs: e.PermissionSetRefs,
 		Status: status, TimeoutSeconds: e.TimeoutSeconds, WorkflowDef: e.WorkflowDef,
 		WorkflowTask: e.WorkflowTask, RetryCount: e.RetryCount, MaxRetries: e.MaxRetries,
 		RetryReason: e.RetryReason, OriginalExecution: e.OriginalExecution,

@@ -25,6 +25,10 @@ func bigOutputRSS(api string, treePID int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The login's Argon2 hash (64 MiB) is paid by the same process just
+	// before the actions start; printing the starting point shows how much
+	// of the peak the actions themselves added.
+	fmt.Fprintf(os.Stderr, "w1: big output: attune RSS %.1f MiB after login, before the executions\n", rssMiB(pid))
 	var ids []int64
 	for range 20 {
 		var out struct {
@@ -83,14 +87,17 @@ func terminal(api, token string, id int64) bool {
 	return false
 }
 
-// attuneChild finds the attune process started by the bench's shell.
+// attuneChild finds the `attune serve` process started by the bench's
+// shell. It goes by the command line, not the executable's name, so a
+// binary built under another name (-attune /tmp/attune-before) is found too.
 func attuneChild(parent int) int {
 	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", parent))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		for _, field := range strings.Fields(string(b)) {
 			pid, _ := strconv.Atoi(field)
-			if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); strings.HasSuffix(exe, "attune") {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if args := strings.Split(string(cmdline), "\x00"); len(args) > 1 && args[1] == "serve" {
 				return pid
 			}
 		}
