@@ -1248,6 +1248,11 @@ type Notification struct {
 	Updated    time.Time              `json:"updated"`
 }
 
+type NotifyListener struct {
+	Holder    string    `json:"holder"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
 type Outbox struct {
 	ID          int64           `json:"id"`
 	Exchange    string          `json:"exchange"`

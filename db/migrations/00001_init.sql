@@ -33,12 +33,33 @@ END;
 $$;
 -- +goose StatementEnd
 
--- attune_notify sends a NOTIFY payload, collapsing it to a compact form when
--- it would come near PostgreSQL's 8000-byte limit: the client then refetches
--- through the API (spec §1.4, auth_mode "deferred").
+-- notify_listener holds one row per notifier process that has WebSocket
+-- clients, refreshed while it has any. Entity notifications are sent only
+-- while a row is live: a NOTIFY serialises every notifying commit in the
+-- cluster (PostgreSQL holds a global lock through the commit's WAL flush),
+-- which is a high price for messages nobody receives. Unlogged: a crash only
+-- loses rows their notifiers rewrite within a refresh interval.
+CREATE UNLOGGED TABLE notify_listener (
+    holder     text PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION attune_notify_wanted() RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM notify_listener WHERE expires_at > now())
+$$;
+-- +goose StatementEnd
+
+-- attune_notify sends a NOTIFY payload while a notifier listens, collapsing
+-- it to a compact form when it would come near PostgreSQL's 8000-byte limit:
+-- the client then refetches through the API (spec §1.4, auth_mode
+-- "deferred").
 -- +goose StatementBegin
 CREATE FUNCTION attune_notify(channel text, payload jsonb, compact jsonb) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT attune_notify_wanted() THEN
+        RETURN;
+    END IF;
     IF octet_length(payload::text) > 7000 THEN
         payload := compact || jsonb_build_object('auth_mode', 'deferred');
     END IF;
@@ -768,6 +789,9 @@ CREATE TRIGGER artifact_updated BEFORE UPDATE ON artifact FOR EACH ROW EXECUTE F
 -- +goose StatementBegin
 CREATE FUNCTION notify_event_created() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT attune_notify_wanted() THEN
+        RETURN NEW;
+    END IF;
     PERFORM attune_notify('event_created', jsonb_build_object(
         'entity_type', 'event', 'entity_id', NEW.id, 'id', NEW.id,
         'trigger', NEW.trigger, 'trigger_ref', NEW.trigger_ref,
@@ -784,14 +808,19 @@ CREATE TRIGGER event_notify_created AFTER INSERT ON event FOR EACH ROW EXECUTE F
 -- +goose StatementBegin
 CREATE FUNCTION notify_enforcement_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    body jsonb := jsonb_build_object(
+    body    jsonb;
+    compact jsonb;
+BEGIN
+    IF NOT attune_notify_wanted() THEN
+        RETURN NEW;
+    END IF;
+    body := jsonb_build_object(
         'entity_type', 'enforcement', 'entity_id', NEW.id, 'id', NEW.id,
         'rule', NEW.rule, 'rule_ref', NEW.rule_ref, 'trigger_ref', NEW.trigger_ref,
         'event', NEW.event, 'status', NEW.status, 'condition', NEW.condition,
         'created', NEW.created, 'resolved_at', NEW.resolved_at);
-    compact jsonb := jsonb_build_object('entity_type', 'enforcement', 'entity_id', NEW.id, 'id', NEW.id,
+    compact := jsonb_build_object('entity_type', 'enforcement', 'entity_id', NEW.id, 'id', NEW.id,
         'status', NEW.status);
-BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM attune_notify('enforcement_created', body, compact);
     ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
@@ -815,6 +844,9 @@ DECLARE
     body            jsonb;
     compact         jsonb;
 BEGIN
+    IF NOT attune_notify_wanted() THEN
+        RETURN NEW;
+    END IF;
     IF NEW.enforcement IS NOT NULL THEN
         SELECT e.rule_ref, e.trigger_ref INTO enf_rule_ref, enf_trigger_ref
         FROM enforcement e WHERE e.id = NEW.enforcement;
@@ -874,6 +906,9 @@ CREATE TRIGGER inquiry_notify AFTER INSERT OR UPDATE OF status ON inquiry
 -- +goose StatementBegin
 CREATE FUNCTION notify_notification_created() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT attune_notify_wanted() THEN
+        RETURN NEW;
+    END IF;
     PERFORM pg_notify(NEW.channel, jsonb_build_object('id', NEW.id, 'entity_type', NEW.entity_type,
         'entity', NEW.entity, 'activity', NEW.activity)::text);
     RETURN NEW;
@@ -931,30 +966,19 @@ $$;
 CREATE TRIGGER artifact_version_after_insert AFTER INSERT ON artifact_version
     FOR EACH ROW EXECUTE FUNCTION artifact_version_retention();
 
--- Wakes the outbox relay. The payload is constant so that many inserts in one
--- transaction collapse into a single notification (PG dedupes identical ones).
--- +goose StatementBegin
-CREATE FUNCTION notify_outbox_pending() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('outbox_pending', '');
-    RETURN NULL;
-END;
-$$;
--- +goose StatementEnd
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION notify_outbox_pending();
 
 -- +goose Down
 
-DROP TABLE IF EXISTS leader_lease, timer_fire, outbox, artifact_version, artifact, pack_environment,
+DROP TABLE IF EXISTS notify_listener, leader_lease, timer_fire, outbox, artifact_version, artifact, pack_environment,
     execution_admission_entry, execution_admission_state, queue_stats, notification, workflow_task_dispatch,
     workflow_execution, webhook_event_log, audit_log, auth_token, integration_token, permission_assignment,
     permission_set, key, policy, inquiry, execution, worker, enforcement, event, rule, action, trigger, sensor,
     workflow_definition, runtime, pack, identity CASCADE;
 DROP VIEW IF EXISTS healthy_workers;
-DROP FUNCTION IF EXISTS notify_outbox_pending(), artifact_version_retention(), notify_artifact(),
+DROP FUNCTION IF EXISTS artifact_version_retention(), notify_artifact(),
     notify_notification_created(), notify_inquiry_change(), notify_execution_change(),
     notify_enforcement_change(), notify_event_created(), validate_key_owner(),
-    attune_notify(text, jsonb, jsonb), update_updated_column();
+    attune_notify(text, jsonb, jsonb), attune_notify_wanted(), update_updated_column();
 DROP TYPE IF EXISTS action_reference_visibility_enum, pack_environment_status_enum, artifact_visibility_enum,
     artifact_retention_enum, artifact_type_enum, notification_status_enum, worker_status_enum,
     worker_role_enum, worker_type_enum, owner_type_enum, policy_method_enum, inquiry_status_enum,

@@ -66,7 +66,7 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 		err = st.InTx(ctx, func(tx *store.Tx) error {
 			// Placing the execution in the same transaction saves a commit
 			// and a bus hop on the event → action path.
-			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, m.scheduleNew)
+			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, newPlacer{m})
 			return err
 		})
 		if err != nil {
@@ -117,7 +117,7 @@ func (m *Module) handleEnforcement(ctx context.Context, d bus.Delivery) error {
 		return err
 	}
 	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, m.scheduleNew)
+		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, newPlacer{m})
 		return err
 	})
 	if errors.Is(err, domain.ErrConflict) {

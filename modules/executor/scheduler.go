@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,11 +57,32 @@ func (m *Module) schedule(ctx context.Context, tx *store.Tx, msg pipeline.Execut
 	return m.place(ctx, tx, ex, action, msg)
 }
 
-// scheduleNew is the pipeline.Scheduler for executions created in the
+// newPlacer is the pipeline.Scheduler for executions created in the
 // caller's transaction (rule firing): row and action are already loaded, so
-// it goes straight to placement.
-func (m *Module) scheduleNew(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error {
-	return m.place(ctx, tx, ex, action, pipeline.ExecutionRequested{ExecutionID: ex.ID, ActionRef: ex.ActionRef})
+// they go straight to placement.
+type newPlacer struct{ m *Module }
+
+// Pick places an execution of an action no policy governs before its row
+// is written; with a policy, admission needs the row first.
+func (p newPlacer) Pick(ctx context.Context, tx *store.Tx, action store.Action) (int64, error) {
+	if _, err := tx.PolicyEffectiveForAction(ctx, action.ID, action.Ref, action.PackRef); err == nil {
+		return 0, nil
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return 0, err
+	}
+	names, err := runtimeNames(ctx, tx, action)
+	if err != nil {
+		return 0, err
+	}
+	pick, err := tx.ExecutionWorkerPick(ctx, p.m.d.Config.WorkerStaleAfter, names)
+	if errors.Is(err, domain.ErrNotFound) {
+		return 0, nil // Place waits for a worker with backoff
+	}
+	return pick.WorkerID, err
+}
+
+func (p newPlacer) Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error {
+	return p.m.place(ctx, tx, ex, action, pipeline.ExecutionRequested{ExecutionID: ex.ID, ActionRef: ex.ActionRef})
 }
 
 // place admits ex (which tx holds, in status requested) and places it on a
@@ -87,10 +107,8 @@ func (m *Module) place(ctx context.Context, tx *store.Tx, ex store.Execution, ac
 	if err != nil {
 		return err
 	}
-	w := strconv.FormatInt(pick.WorkerID, 10)
 	m.log.Debug("execution scheduled", "execution_id", ex.ID, "worker_id", pick.WorkerID, "load", pick.Load)
-	return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionDispatch(w), pipeline.TypeExecutionDispatch,
-		pipeline.ExecutionDispatch{ExecutionID: sched.ID, WorkerID: pick.WorkerID, ActionRef: sched.ActionRef, Fence: sched.Fence})
+	return pipeline.EnqueueDispatch(ctx, tx, sched)
 }
 
 // unschedulable keeps ex requested and asks again later with backoff, until

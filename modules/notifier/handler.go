@@ -81,6 +81,12 @@ func (m *Module) serveWS(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "BAD_REQUEST", "the attune.jwt.<jwt> subprotocol needs attune.v1 offered too")
 		return
 	}
+	if err := m.pres.join(r.Context()); err != nil {
+		m.log.Error("notifier: record listener presence", "err", err)
+		httpError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "cannot start notifications right now")
+		return
+	}
+	defer m.pres.leave()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{Subprotocol},
 		// The origin was checked above against our own rules (same host or

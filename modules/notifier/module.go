@@ -38,6 +38,7 @@ type Module struct {
 	hub     *hub
 	auth    *authorizer
 	lis     *listener
+	pres    *presence
 
 	ctx     context.Context // ends at Stop; closes client connections
 	cancel  context.CancelFunc
@@ -69,6 +70,7 @@ func New(d Deps) (*Module, error) {
 	m := &Module{d: d, log: d.Log, issuer: issuer, metrics: met, hub: newHub(met)}
 	m.auth = &authorizer{st: d.Store, log: d.Log, cache: newLookupCache()}
 	m.lis = &listener{st: d.Store, log: d.Log, hub: m.hub, metrics: met, now: time.Now}
+	m.pres = newPresence(d.Store)
 	return m, nil
 }
 
@@ -82,10 +84,14 @@ func (m *Module) Start(ctx context.Context) error {
 	}
 	m.lis.setConn(conn)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.running.Add(1)
+	m.running.Add(2)
 	go func() {
 		defer m.running.Done()
 		m.lis.run(m.ctx, conn)
+	}()
+	go func() {
+		defer m.running.Done()
+		m.pres.run(m.ctx, m.log)
 	}()
 	m.d.HTTP.Mount("notifier", "/ws", http.HandlerFunc(m.serveWS))
 	return nil

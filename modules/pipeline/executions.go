@@ -51,15 +51,23 @@ type NewExecution struct {
 	EnvVars           json.RawMessage
 	// TimeoutSeconds overrides the action's timeout when set.
 	TimeoutSeconds *int32
-	// Schedule, when set, places the new requested execution in the same
-	// transaction instead of announcing ExecutionRequested: the executor
-	// uses it to save a commit and a bus hop on the event → action path.
+	// Schedule, when set, places the new execution in the same transaction
+	// instead of announcing ExecutionRequested: the executor uses it to save
+	// a commit and a bus hop on the event → action path.
 	Schedule Scheduler
 }
 
-// Scheduler places a requested execution of action (admission, worker
-// choice, dispatch record) inside the caller's transaction.
-type Scheduler func(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
+// Scheduler places executions created in the caller's transaction.
+type Scheduler interface {
+	// Pick chooses the worker for a new execution of action before its row
+	// exists, when nothing about the row is needed to decide (no policy
+	// applies): the row is then inserted already scheduled, saving an
+	// update. 0 means "insert it requested and call Place".
+	Pick(ctx context.Context, tx *store.Tx, action store.Action) (workerID int64, err error)
+	// Place admits and places a requested execution (admission, worker
+	// choice, dispatch record).
+	Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
+}
 
 // RequestExecution creates an execution in tx. Valid parameters give a
 // `requested` execution with timeout and max_retries snapshotted and an
@@ -97,6 +105,14 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	}
 	if failure != "" {
 		ne.Status = StatusFailed
+	} else if r.Schedule != nil {
+		w, err := r.Schedule.Pick(ctx, tx, action)
+		if err != nil {
+			return store.Execution{}, err
+		}
+		if w != 0 {
+			ne.Status, ne.Worker = StatusScheduled, &w
+		}
 	}
 	ex, err := tx.ExecutionInsert(ctx, ne)
 	if err != nil {
@@ -113,8 +129,11 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 		}
 		return ex, EnqueueCompleted(ctx, tx, ex)
 	}
-	if r.Schedule != nil {
-		return ex, r.Schedule(ctx, tx, ex, action)
+	switch {
+	case ex.Status == StatusScheduled:
+		return ex, EnqueueDispatch(ctx, tx, ex)
+	case r.Schedule != nil:
+		return ex, r.Schedule.Place(ctx, tx, ex, action)
 	}
 	return ex, EnqueueRequested(ctx, tx, ex, nil, 0, time.Time{})
 }
@@ -162,6 +181,16 @@ func EnqueueRequested(ctx context.Context, tx *store.Tx, ex store.Execution, wai
 		MessageType: TypeExecutionRequested, Payload: b, AvailableAt: at,
 	})
 	return err
+}
+
+// EnqueueDispatch writes ExecutionDispatch for ex, scheduled on its worker,
+// in tx: the worker claims it with ex's fence.
+func EnqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution) error {
+	if ex.Worker == nil {
+		return fmt.Errorf("execution %d is scheduled on no worker", ex.ID)
+	}
+	return Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionDispatch(strconv.FormatInt(*ex.Worker, 10)),
+		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef, Fence: ex.Fence})
 }
 
 // EnqueueCompleted writes ExecutionCompleted for a terminal ex in tx.

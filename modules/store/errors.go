@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,4 +49,28 @@ func interpretError(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, domain.NewValidationError(field, msg))
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// IsTransient reports whether err is a database failure that retrying can
+// cure: the server unreachable, restarting or out of connections, or a
+// serialization conflict. Callers retry these instead of failing work.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"),                                 // insufficient resources (too many connections)
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, cannot connect now
+			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
+			return true
+		}
+	}
+	return false
 }

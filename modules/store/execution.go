@@ -72,6 +72,8 @@ type NewExecution struct {
 	AsSystem          bool
 	PermissionSetRefs []string
 	Status            string
+	// Worker places the execution at insert (with Status "scheduled").
+	Worker            *int64
 	TimeoutSeconds    *int32
 	WorkflowDef       *int64
 	WorkflowTask      json.RawMessage
@@ -107,7 +109,7 @@ func (d *DB) ExecutionInsert(ctx context.Context, e NewExecution) (Execution, er
 	row, err := d.q.ExecutionInsert(ctx, d.db, dbsqlc.ExecutionInsertParams{
 		Action: e.Action, ActionRef: e.ActionRef, Config: e.Config, EnvVars: e.EnvVars, Parent: e.Parent,
 		Enforcement: e.Enforcement, Executor: e.Executor, AsSystem: e.AsSystem, PermissionSetRefs: e.PermissionSetRefs,
-		Status: status, TimeoutSeconds: e.TimeoutSeconds, WorkflowDef: e.WorkflowDef,
+		Status: status, Worker: e.Worker, TimeoutSeconds: e.TimeoutSeconds, WorkflowDef: e.WorkflowDef,
 		WorkflowTask: e.WorkflowTask, RetryCount: e.RetryCount, MaxRetries: e.MaxRetries,
 		RetryReason: e.RetryReason, OriginalExecution: e.OriginalExecution,
 	})

@@ -24,13 +24,17 @@ func TestExecutionNotifyPayloads(t *testing.T) {
 	_, err = conn.Exec(ctx, "LISTEN execution_created")
 	require.NoError(t, err)
 
+	// Without a live listener row nothing is sent.
+	quiet, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "test-notifier", time.Minute))
 	small, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
 	require.NoError(t, err)
 	n, err := conn.Conn().WaitForNotification(ctx)
 	require.NoError(t, err)
 	var body map[string]any
 	require.NoError(t, json.Unmarshal([]byte(n.Payload), &body))
-	require.EqualValues(t, small.ID, body["id"])
+	require.EqualValues(t, small.ID, body["id"], "the first notification is not for %d, inserted with no listener", quiet.ID)
 	require.Equal(t, "core.echo", body["action_ref"])
 	require.Equal(t, "requested", body["status"])
 	require.NotContains(t, body, "auth_mode")
@@ -46,4 +50,30 @@ func TestExecutionNotifyPayloads(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(n.Payload), &body))
 	require.EqualValues(t, large.ID, body["id"])
 	require.Equal(t, "deferred", body["auth_mode"])
+}
+
+// Once the last listener row is withdrawn (or has expired), notifying stops.
+func TestNotifyStopsWithoutListener(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s := storetest.NewStore(t)
+	conn, err := s.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "LISTEN execution_created")
+	require.NoError(t, err)
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "gone", time.Minute))
+	require.NoError(t, s.NotifyListenerDelete(ctx, "gone"))
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "expired", -time.Second))
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "live", time.Minute))
+	live, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	n, err := conn.Conn().WaitForNotification(ctx)
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal([]byte(n.Payload), &body))
+	require.EqualValues(t, live.ID, body["id"], "only the execution inserted while a listener was live is announced")
 }

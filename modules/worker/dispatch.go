@@ -23,6 +23,8 @@ type run struct {
 	ctx    context.Context
 	// received is when the dispatch arrived, for the launch-latency metric.
 	received time.Time
+	// pre holds the launch inputs loaded while the claim committed.
+	pre *prefetched
 	// stale: the lease was lost (fence moved on); write nothing.
 	stale atomic.Bool
 	// shutdown: killed because the worker stopped.
@@ -60,6 +62,8 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	}()
 	// The claim is a fenced compare-and-set: a stale or duplicate dispatch
 	// (rescheduled elsewhere, already claimed, cancelled) claims nothing.
+	// The launch inputs load meanwhile.
+	pre := m.prefetch(msg.ActionRef)
 	claimed, err := m.claim(ctx, msg)
 	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
 		m.log.Debug("worker: stale or duplicate dispatch dropped", "execution_id", msg.ExecutionID, "fence", msg.Fence, "err", err)
@@ -67,7 +71,7 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	} else if err != nil {
 		return err
 	}
-	r := &run{ex: claimed, received: received}
+	r := &run{ex: claimed, received: received, pre: pre}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	m.mu.Lock()
 	m.runs[claimed.ID] = r

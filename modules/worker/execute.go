@@ -17,6 +17,10 @@ const (
 	completeBackoffMin = 100 * time.Millisecond
 	completeBackoffMax = 5 * time.Second
 	shutdownError      = "Worker shut down before the action finished"
+	// Waiting for the database while preparing a launch.
+	prepareBackoffMin = 100 * time.Millisecond
+	prepareBackoffMax = 2 * time.Second
+	prepareWaitMax    = 30 * time.Second
 )
 
 // execute runs one claimed attempt and records its outcome. It owns the
@@ -61,12 +65,7 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 			"succeeded": false, "exit_code": -1, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
 		}}
 	}
-	act, err := m.loadAction(m.life, r.ex)
-	if err != nil {
-		return fail(err)
-	}
-	r.action = act
-	l, err := m.buildLaunch(m.life, r.ex, act)
+	l, err := m.prepare(r)
 	if err != nil {
 		return fail(err)
 	}
@@ -82,6 +81,39 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 		m.log.Warn("worker: action log files", "execution_id", r.ex.ID, "err", err)
 	}
 	return res
+}
+
+// prepare loads what the attempt needs and builds its launch. A database
+// that is briefly unreachable (restarting, out of connections) is waited
+// for, with backoff, rather than failing an execution that did nothing
+// wrong; any other problem fails it at once.
+func (m *Module) prepare(r *run) (*launch, error) {
+	backoff := prepareBackoffMin
+	for waited := time.Duration(0); ; waited += backoff {
+		pre := r.pre.forExecution(r.ex)
+		r.pre = nil // a retry loads afresh
+		act, err := func() (store.Action, error) {
+			if pre != nil {
+				return pre.action, nil
+			}
+			return m.loadAction(m.life, r.ex)
+		}()
+		var l *launch
+		if err == nil {
+			r.action = act
+			l, err = m.buildLaunch(m.life, r.ex, act, pre)
+		}
+		if err == nil || !store.IsTransient(err) || waited >= prepareWaitMax || r.stale.Load() {
+			return l, err
+		}
+		m.log.Warn("worker: database unavailable while preparing the action, retrying", "execution_id", r.ex.ID, "in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-r.ctx.Done():
+			return nil, err
+		}
+		backoff = min(backoff*2, prepareBackoffMax)
+	}
 }
 
 func (m *Module) loadAction(ctx context.Context, ex store.Execution) (store.Action, error) {

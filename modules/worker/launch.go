@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,11 +27,17 @@ type launch struct {
 }
 
 // buildLaunch resolves the parameters, secrets, command, environment and
-// timeout of a claimed execution (spec §4.2 steps 2-8). Errors describe the
-// problem without any secret value and fail the execution.
-func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.Action) (*launch, error) {
+// timeout of a claimed execution (spec §4.2 steps 2-8), using what pre
+// already loaded when it is set. Errors describe the problem without any
+// secret value and fail the execution.
+func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.Action, pre *prefetched) (*launch, error) {
 	packDir := filepath.Join(m.d.PacksBaseDir, act.PackRef)
-	params, secrets, err := m.resolveParams(ctx, ex, act)
+	if pre == nil {
+		pre = &prefetched{action: act}
+		pre.keys, pre.secrets, pre.keysErr = m.loadKeys(ctx, act.PackRef, act.Ref)
+		pre.runtime, pre.rtErr = m.actionRuntime(ctx, act)
+	}
+	params, secrets, err := m.resolveParams(ex, act, pre.keys, pre.secrets, pre.keysErr)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +58,7 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.
 	}
 	secrets = append(secrets, token)
 
-	rt, err := m.actionRuntime(ctx, act)
+	rt, err := pre.runtime, pre.rtErr
 	if err != nil {
 		return nil, err
 	}
@@ -126,17 +133,17 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.
 
 // resolveParams merges execution.config, the action's keys and the schema
 // defaults (spec §4.2 steps 2-3) and lists every secret value in them.
-func (m *Module) resolveParams(ctx context.Context, ex store.Execution, act store.Action) (map[string]any, []string, error) {
+func (m *Module) resolveParams(ex store.Execution, act store.Action, keys map[string]any, keySecrets []string, keysErr error) (map[string]any, []string, error) {
 	params := map[string]any{}
 	if len(ex.Config) > 0 && string(ex.Config) != "null" {
 		if err := json.Unmarshal(ex.Config, &params); err != nil {
 			return nil, nil, fmt.Errorf("execution config: must be a JSON object: %w", err)
 		}
 	}
-	keys, secrets, err := m.loadKeys(ctx, act.PackRef, act.Ref)
-	if err != nil {
-		return nil, nil, err
+	if keysErr != nil {
+		return nil, nil, keysErr
 	}
+	secrets := slices.Clone(keySecrets)
 	maps.Copy(params, keys)
 	schema, err := parseSchema(act.ParamSchema)
 	if err != nil {
