@@ -42,6 +42,8 @@ type Relay struct {
 	wake      chan struct{}
 	mu        sync.Mutex
 	direct    []store.OutboxMessage // committed here, handed over by the store hook
+	confirmed []int64               // published rows of the direct path, to delete
+	deletes   chan struct{}         // wakes deleteLoop
 	cancel    context.CancelFunc
 	done      chan struct{}
 	stopOnce  sync.Once
@@ -63,7 +65,8 @@ func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Regist
 	if opts.Reserve <= 0 {
 		opts.Reserve = 15 * time.Second
 	}
-	r := &Relay{st: st, bus: b, log: log, opts: opts, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &Relay{st: st, bus: b, log: log, opts: opts, wake: make(chan struct{}, 1), deletes: make(chan struct{}, 1),
+		done: make(chan struct{})}
 	r.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_published_total", Help: "Outbox messages published and confirmed."})
 	r.failures = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_publish_failures_total", Help: "Outbox publish attempts that failed and will be retried."})
 	if metrics != nil {
@@ -95,7 +98,9 @@ func (r *Relay) Start(context.Context) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.st.OnOutboxCommit(r.handOver, r.opts.Reserve)
-	go r.loop(ctx)
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); r.loop(ctx) }()
+	go func() { defer close(r.done); r.deleteLoop(ctx, loopDone) }()
 	return nil
 }
 
@@ -119,7 +124,6 @@ func (r *Relay) Stop(ctx context.Context) error {
 }
 
 func (r *Relay) loop(ctx context.Context) {
-	defer close(r.done)
 	// The poll runs on its own schedule, not after every wake-up: a commit
 	// here hands its rows straight over, so a query per commit would find
 	// nothing; polling is for rows of processes that died and for retries.
@@ -169,9 +173,43 @@ func (r *Relay) relayDirect(ctx context.Context) {
 		if len(msgs) == 0 {
 			return
 		}
-		if err := r.publish(ctx, msgs); err != nil {
+		if err := r.publish(ctx, msgs, true); err != nil {
 			r.log.Warn("outbox relay", "err", err)
 		}
+	}
+}
+
+// deleteLoop deletes the rows the direct path published, in batches, off
+// the publishing path: the next hand-over is published while the previous
+// one's bookkeeping commits. A row whose delete is lost (crash) is only
+// re-published after its reservation lapses, and consumers are idempotent.
+func (r *Relay) deleteLoop(ctx context.Context, loopDone <-chan struct{}) {
+	for {
+		select {
+		case <-r.deletes:
+		case <-ctx.Done():
+			// Stop: once the publishing loop has ended, one last bounded
+			// flush, so a clean shutdown leaves no published row behind.
+			<-loopDone
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r.flushDeletes(fctx)
+			cancel()
+			return
+		}
+		r.flushDeletes(ctx)
+	}
+}
+
+func (r *Relay) flushDeletes(ctx context.Context) {
+	r.mu.Lock()
+	ids := r.confirmed
+	r.confirmed = nil
+	r.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	if _, err := r.st.OutboxDeletePublished(ctx, ids...); err != nil && ctx.Err() == nil {
+		r.log.Warn("outbox: delete published rows (they will be re-published once their reservation lapses)", "rows", len(ids), "err", err)
 	}
 }
 
@@ -182,12 +220,13 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim: %w", err)
 	}
-	return len(msgs), r.publish(ctx, msgs)
+	return len(msgs), r.publish(ctx, msgs, false)
 }
 
 // publish sends msgs in order and records the outcome of each. A bus that
-// can pipeline confirms gets the whole batch at once.
-func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage) error {
+// can pipeline confirms gets the whole batch at once. With asyncDelete the
+// confirmed rows are deleted by deleteLoop instead of before returning.
+func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage, asyncDelete bool) error {
 	out := make([]bus.Outgoing, len(msgs))
 	for i, m := range msgs {
 		out[i] = bus.Outgoing{Exchange: m.Exchange, RoutingKey: m.RoutingKey, Message: bus.Message{
@@ -217,6 +256,17 @@ func (r *Relay) publish(ctx context.Context, msgs []store.OutboxMessage) error {
 			continue
 		}
 		ok = append(ok, m.ID)
+	}
+	if len(ok) > 0 && asyncDelete {
+		r.published.Add(float64(len(ok)))
+		r.mu.Lock()
+		r.confirmed = append(r.confirmed, ok...)
+		r.mu.Unlock()
+		select {
+		case r.deletes <- struct{}{}:
+		default:
+		}
+		return nil
 	}
 	if len(ok) > 0 {
 		if _, err := r.st.OutboxDeletePublished(ctx, ok...); err != nil {
