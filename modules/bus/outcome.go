@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
 // Outcome is what a consumer does with a delivery after its handler ran.
@@ -54,4 +55,35 @@ func CallHandler(ctx context.Context, h Handler, d Delivery) (err error) {
 		}
 	}()
 	return h(ctx, d)
+}
+
+// Backoff of RetryTransient.
+const (
+	transientBackoffMin = 100 * time.Millisecond
+	transientBackoffMax = 5 * time.Second
+)
+
+// RetryTransient wraps h so that an error transient reports — a dependency
+// such as the database briefly unavailable — is retried in place with
+// backoff for up to max, instead of being returned at once. A returned
+// error requeues the message, and every redelivery counts toward the
+// queue's delivery limit: a restart of a few seconds would otherwise
+// dead-letter perfectly good messages.
+func RetryTransient(h Handler, transient func(error) bool, max time.Duration) Handler {
+	return func(ctx context.Context, d Delivery) error {
+		backoff := transientBackoffMin
+		deadline := time.Now().Add(max)
+		for {
+			err := h(ctx, d)
+			if err == nil || !transient(err) || time.Now().After(deadline) {
+				return err
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return err
+			}
+			backoff = min(backoff*2, transientBackoffMax)
+		}
+	}
 }

@@ -58,6 +58,10 @@ func New(d Deps) (*Module, error) {
 	return &Module{d: d, log: log, cache: rules.NewCache(0)}, nil
 }
 
+// transientWait bounds how long a handler waits out a database outage before
+// its message is requeued like any failure.
+const transientWait = time.Minute
+
 // Start subscribes to events, enforcements, execution requests and
 // completions, and starts the reaper.
 func (m *Module) Start(ctx context.Context) error {
@@ -73,7 +77,9 @@ func (m *Module) Start(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range subs {
-		c, err := m.d.Bus.Consume(ctx, s.spec, s.h)
+		// A database outage is waited out in place rather than spending
+		// the message's deliveries.
+		c, err := m.d.Bus.Consume(ctx, s.spec, bus.RetryTransient(s.h, store.IsTransient, transientWait))
 		if err != nil {
 			m.closeConsumersLocked()
 			return fmt.Errorf("executor: consume %s: %w", s.spec.Name, err)

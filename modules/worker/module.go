@@ -109,6 +109,10 @@ func New(d Deps) (*Module, error) {
 // WorkerID is the database id of this worker once Start returned.
 func (m *Module) WorkerID() int64 { return m.workerID }
 
+// transientWait bounds how long a handler waits out a database outage (in
+// place, not spending the message's deliveries) before requeueing it.
+const transientWait = time.Minute
+
 // Start registers the worker, starts heartbeats and consumes its queues.
 func (m *Module) Start(ctx context.Context) error {
 	m.life, m.stopLife = context.WithCancel(context.Background())
@@ -120,11 +124,11 @@ func (m *Module) Start(ctx context.Context) error {
 	dispatch, _, cancel, _ := bus.WorkerQueues(id)
 	dispatch.Prefetch = cap(m.sem) + 2
 	var err error
-	if m.cancelC, err = m.d.Bus.Consume(ctx, cancel, m.onCancel); err != nil {
+	if m.cancelC, err = m.d.Bus.Consume(ctx, cancel, bus.RetryTransient(m.onCancel, store.IsTransient, transientWait)); err != nil {
 		m.stopLife()
 		return fmt.Errorf("worker: consume %s: %w", cancel.Name, err)
 	}
-	if m.dispatchC, err = m.d.Bus.Consume(ctx, dispatch, m.onDispatch); err != nil {
+	if m.dispatchC, err = m.d.Bus.Consume(ctx, dispatch, bus.RetryTransient(m.onDispatch, store.IsTransient, transientWait)); err != nil {
 		_ = m.cancelC.Close()
 		m.stopLife()
 		return fmt.Errorf("worker: consume %s: %w", dispatch.Name, err)
