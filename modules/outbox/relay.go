@@ -166,10 +166,7 @@ func (r *Relay) drain(ctx context.Context) {
 // fail stay in the table and are retried by polling after their backoff.
 func (r *Relay) relayDirect(ctx context.Context) {
 	for ctx.Err() == nil {
-		r.mu.Lock()
-		msgs := r.direct
-		r.direct = nil
-		r.mu.Unlock()
+		msgs := take(&r.mu, &r.direct)
 		if len(msgs) == 0 {
 			return
 		}
@@ -200,11 +197,17 @@ func (r *Relay) deleteLoop(ctx context.Context, loopDone <-chan struct{}) {
 	}
 }
 
+// take empties *s under mu and returns what it held.
+func take[T any](mu *sync.Mutex, s *[]T) []T {
+	mu.Lock()
+	defer mu.Unlock()
+	v := *s
+	*s = nil
+	return v
+}
+
 func (r *Relay) flushDeletes(ctx context.Context) {
-	r.mu.Lock()
-	ids := r.confirmed
-	r.confirmed = nil
-	r.mu.Unlock()
+	ids := take(&r.mu, &r.confirmed)
 	if len(ids) == 0 {
 		return
 	}
