@@ -72,20 +72,8 @@ func (m *Module) listActions(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visibleAction(c echo.Context, p *access.Principal) (store.Action, error) {
-	a, err := m.d.Store.ActionGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return a, err
-	}
-	return a, canSee(p, rbac.ResActions, a.PackRef, a.Ref)
-}
-
 func (m *Module) getAction(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	a, err := m.visibleAction(c, p)
+	_, a, err := m.actionRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -213,15 +201,8 @@ func domainConflict(kind, ref string) error {
 }
 
 func (m *Module) updateAction(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, a, err := m.actionRows().load(c, rbac.ActUpdate)
 	if err != nil {
-		return err
-	}
-	a, err := m.visibleAction(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResActions, rbac.ActUpdate, a.PackRef, a.Ref); err != nil {
 		return err
 	}
 	var w actionWrite
@@ -240,15 +221,8 @@ func (m *Module) updateAction(c echo.Context) error {
 }
 
 func (m *Module) deleteAction(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, a, err := m.actionRows().load(c, rbac.ActDelete)
 	if err != nil {
-		return err
-	}
-	a, err := m.visibleAction(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResActions, rbac.ActDelete, a.PackRef, a.Ref); err != nil {
 		return err
 	}
 	if _, err := m.d.Store.ActionDelete(c.Request().Context(), a.ID); err != nil {
@@ -258,11 +232,7 @@ func (m *Module) deleteAction(c echo.Context) error {
 }
 
 func (m *Module) actionQueueStats(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	a, err := m.visibleAction(c, p)
+	_, a, err := m.actionRows().load(c, "")
 	if err != nil {
 		return err
 	}

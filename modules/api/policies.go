@@ -81,20 +81,8 @@ func (m *Module) listPolicies(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visiblePolicy(c echo.Context, p *access.Principal) (store.Policy, error) {
-	x, err := m.d.Store.PolicyGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return x, err
-	}
-	return x, canSee(p, rbac.ResPolicies, deref(x.PackRef), x.Ref)
-}
-
 func (m *Module) getPolicy(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	x, err := m.visiblePolicy(c, p)
+	_, x, err := m.policyRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -102,15 +90,8 @@ func (m *Module) getPolicy(c echo.Context) error {
 }
 
 func (m *Module) deletePolicy(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, x, err := m.policyRows().load(c, rbac.ActDelete)
 	if err != nil {
-		return err
-	}
-	x, err := m.visiblePolicy(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResPolicies, rbac.ActDelete, deref(x.PackRef), x.Ref); err != nil {
 		return err
 	}
 	if _, err := m.d.Store.PolicyDelete(c.Request().Context(), x.ID); err != nil {
@@ -314,15 +295,8 @@ func (m *Module) createPolicy(c echo.Context) error {
 }
 
 func (m *Module) updatePolicy(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	p, x, err := m.policyRows().load(c, rbac.ActUpdate)
 	if err != nil {
-		return err
-	}
-	x, err := m.visiblePolicy(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResPolicies, rbac.ActUpdate, deref(x.PackRef), x.Ref); err != nil {
 		return err
 	}
 	var w policyWrite

@@ -90,20 +90,8 @@ func (m *Module) listRules(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visibleRule(c echo.Context, p *access.Principal) (store.Rule, error) {
-	r, err := m.d.Store.RuleGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return r, err
-	}
-	return r, canSee(p, rbac.ResRules, r.PackRef, r.Ref)
-}
-
 func (m *Module) getRule(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	r, err := m.visibleRule(c, p)
+	_, r, err := m.ruleRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -277,15 +265,8 @@ func (m *Module) createRule(c echo.Context) error {
 }
 
 func (m *Module) updateRule(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	p, r, err := m.ruleRows().load(c, rbac.ActUpdate)
 	if err != nil {
-		return err
-	}
-	r, err := m.visibleRule(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResRules, rbac.ActUpdate, r.PackRef, r.Ref); err != nil {
 		return err
 	}
 	var w ruleWrite
@@ -324,15 +305,8 @@ func (m *Module) saveRule(c echo.Context, r store.Rule, status int) error {
 
 func (m *Module) setRuleEnabled(enabled bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p, err := mustPrincipal(c)
+		_, r, err := m.ruleRows().load(c, rbac.ActUpdate)
 		if err != nil {
-			return err
-		}
-		r, err := m.visibleRule(c, p)
-		if err != nil {
-			return err
-		}
-		if err := mayDo(p, rbac.ResRules, rbac.ActUpdate, r.PackRef, r.Ref); err != nil {
 			return err
 		}
 		r.Enabled = enabled
@@ -341,15 +315,8 @@ func (m *Module) setRuleEnabled(enabled bool) echo.HandlerFunc {
 }
 
 func (m *Module) deleteRule(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, r, err := m.ruleRows().load(c, rbac.ActDelete)
 	if err != nil {
-		return err
-	}
-	r, err := m.visibleRule(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResRules, rbac.ActDelete, r.PackRef, r.Ref); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

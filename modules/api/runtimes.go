@@ -64,20 +64,8 @@ func (m *Module) listRuntimes(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visibleRuntime(c echo.Context, p *access.Principal) (store.Runtime, error) {
-	r, err := m.d.Store.RuntimeGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return r, err
-	}
-	return r, canSee(p, rbac.ResRuntimes, deref(r.PackRef), r.Ref)
-}
-
 func (m *Module) getRuntime(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	r, err := m.visibleRuntime(c, p)
+	_, r, err := m.runtimeRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -85,15 +73,8 @@ func (m *Module) getRuntime(c echo.Context) error {
 }
 
 func (m *Module) deleteRuntime(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, r, err := m.runtimeRows().load(c, rbac.ActDelete)
 	if err != nil {
-		return err
-	}
-	r, err := m.visibleRuntime(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResRuntimes, rbac.ActDelete, deref(r.PackRef), r.Ref); err != nil {
 		return err
 	}
 	if _, err := m.d.Store.RuntimeDelete(c.Request().Context(), r.ID); err != nil {
@@ -180,15 +161,8 @@ func (m *Module) createRuntime(c echo.Context) error {
 }
 
 func (m *Module) updateRuntime(c echo.Context) error {
-	p, err := mustPrincipal(c)
+	_, r, err := m.runtimeRows().load(c, rbac.ActUpdate)
 	if err != nil {
-		return err
-	}
-	r, err := m.visibleRuntime(c, p)
-	if err != nil {
-		return err
-	}
-	if err := mayDo(p, rbac.ResRuntimes, rbac.ActUpdate, deref(r.PackRef), r.Ref); err != nil {
 		return err
 	}
 	var w runtimeWrite

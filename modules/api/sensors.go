@@ -56,20 +56,8 @@ func (m *Module) listSensors(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visibleSensor(c echo.Context, p *access.Principal) (store.Sensor, error) {
-	s, err := m.d.Store.SensorGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return s, err
-	}
-	return s, canSee(p, rbac.ResPacks, deref(s.PackRef), deref(s.PackRef))
-}
-
 func (m *Module) getSensor(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	s, err := m.visibleSensor(c, p)
+	_, s, err := m.sensorRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -78,15 +66,8 @@ func (m *Module) getSensor(c echo.Context) error {
 
 func (m *Module) setSensorEnabled(enabled bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		p, err := mustPrincipal(c)
+		_, s, err := m.sensorRows().load(c, rbac.ActConfigure)
 		if err != nil {
-			return err
-		}
-		s, err := m.visibleSensor(c, p)
-		if err != nil {
-			return err
-		}
-		if err := mayDo(p, rbac.ResPacks, rbac.ActConfigure, deref(s.PackRef), deref(s.PackRef)); err != nil {
 			return err
 		}
 		s.Enabled = enabled

@@ -148,33 +148,8 @@ func (m *Module) listTriggers(c echo.Context) error {
 	return c.JSON(http.StatusOK, pageSlice(pg, items))
 }
 
-func (m *Module) visibleTrigger(c echo.Context, p *access.Principal) (store.Trigger, error) {
-	t, err := m.d.Store.TriggerGetByRef(c.Request().Context(), c.Param("ref"))
-	if err != nil {
-		return t, err
-	}
-	return t, canSee(p, rbac.ResTriggers, deref(t.PackRef), t.Ref)
-}
-
-// mutableTrigger loads a visible trigger the caller may update.
-func (m *Module) mutableTrigger(c echo.Context, action string) (store.Trigger, error) {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return store.Trigger{}, err
-	}
-	t, err := m.visibleTrigger(c, p)
-	if err != nil {
-		return t, err
-	}
-	return t, mayDo(p, rbac.ResTriggers, action, deref(t.PackRef), t.Ref)
-}
-
 func (m *Module) getTrigger(c echo.Context) error {
-	p, err := mustPrincipal(c)
-	if err != nil {
-		return err
-	}
-	t, err := m.visibleTrigger(c, p)
+	_, t, err := m.triggerRows().load(c, "")
 	if err != nil {
 		return err
 	}
@@ -243,7 +218,7 @@ func (m *Module) createTrigger(c echo.Context) error {
 }
 
 func (m *Module) updateTrigger(c echo.Context) error {
-	t, err := m.mutableTrigger(c, rbac.ActUpdate)
+	_, t, err := m.triggerRows().load(c, rbac.ActUpdate)
 	if err != nil {
 		return err
 	}
@@ -263,7 +238,7 @@ func (m *Module) updateTrigger(c echo.Context) error {
 
 func (m *Module) setTriggerEnabled(enabled bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		t, err := m.mutableTrigger(c, rbac.ActUpdate)
+		_, t, err := m.triggerRows().load(c, rbac.ActUpdate)
 		if err != nil {
 			return err
 		}
@@ -277,7 +252,7 @@ func (m *Module) setTriggerEnabled(enabled bool) echo.HandlerFunc {
 }
 
 func (m *Module) deleteTrigger(c echo.Context) error {
-	t, err := m.mutableTrigger(c, rbac.ActDelete)
+	_, t, err := m.triggerRows().load(c, rbac.ActDelete)
 	if err != nil {
 		return err
 	}
@@ -343,7 +318,7 @@ func (m *Module) webhookAnswer(c echo.Context, t store.Trigger, secret string) e
 // has none, and stores the optional webhook_config (the previous config is
 // kept when none is given).
 func (m *Module) enableWebhook(c echo.Context) error {
-	t, err := m.mutableTrigger(c, rbac.ActUpdate)
+	_, t, err := m.triggerRows().load(c, rbac.ActUpdate)
 	if err != nil {
 		return err
 	}
@@ -377,7 +352,7 @@ func (m *Module) enableWebhook(c echo.Context) error {
 // disableWebhook turns the webhook off and clears the key, so the old URL
 // stops working for good.
 func (m *Module) disableWebhook(c echo.Context) error {
-	t, err := m.mutableTrigger(c, rbac.ActUpdate)
+	_, t, err := m.triggerRows().load(c, rbac.ActUpdate)
 	if err != nil {
 		return err
 	}
@@ -390,7 +365,7 @@ func (m *Module) disableWebhook(c echo.Context) error {
 
 // regenerateWebhook replaces the key of an enabled webhook (400 otherwise).
 func (m *Module) regenerateWebhook(c echo.Context) error {
-	t, err := m.mutableTrigger(c, rbac.ActUpdate)
+	_, t, err := m.triggerRows().load(c, rbac.ActUpdate)
 	if err != nil {
 		return err
 	}
