@@ -14,6 +14,13 @@ WHERE source_ref IS NOT DISTINCT FROM sqlc.narg(source_ref)::text AND idempotenc
 -- name: EventGet :one
 SELECT * FROM event WHERE id = @id;
 
+-- name: EventGetWithMetadataVersion :one
+-- The event processor's read: the event and, from the same snapshot, the
+-- metadata_version its cached rules, actions, policies and runtimes must
+-- match.
+SELECT sqlc.embed(event), (SELECT m.version FROM metadata_version m)::bigint AS metadata_version
+FROM event WHERE event.id = @id;
+
 -- name: EventListPage :many
 -- Newest first; before_id 0 starts at the newest event.
 SELECT * FROM event

@@ -89,6 +89,39 @@ func (q *Queries) EventGetByIdempotencyKey(ctx context.Context, db DBTX, arg Eve
 	return i, err
 }
 
+const eventGetWithMetadataVersion = `-- name: EventGetWithMetadataVersion :one
+SELECT event.id, event.trigger, event.trigger_ref, event.config, event.payload, event.source, event.source_ref, event.rule, event.rule_ref, event.idempotency_key, event.created, (SELECT m.version FROM metadata_version m)::bigint AS metadata_version
+FROM event WHERE event.id = $1
+`
+
+type EventGetWithMetadataVersionRow struct {
+	Event           Event `json:"event"`
+	MetadataVersion int64 `json:"metadata_version"`
+}
+
+// The event processor's read: the event and, from the same snapshot, the
+// metadata_version its cached rules, actions, policies and runtimes must
+// match.
+func (q *Queries) EventGetWithMetadataVersion(ctx context.Context, db DBTX, id int64) (EventGetWithMetadataVersionRow, error) {
+	row := db.QueryRow(ctx, eventGetWithMetadataVersion, id)
+	var i EventGetWithMetadataVersionRow
+	err := row.Scan(
+		&i.Event.ID,
+		&i.Event.Trigger,
+		&i.Event.TriggerRef,
+		&i.Event.Config,
+		&i.Event.Payload,
+		&i.Event.Source,
+		&i.Event.SourceRef,
+		&i.Event.Rule,
+		&i.Event.RuleRef,
+		&i.Event.IdempotencyKey,
+		&i.Event.Created,
+		&i.MetadataVersion,
+	)
+	return i, err
+}
+
 const eventInsert = `-- name: EventInsert :one
 INSERT INTO event (trigger, trigger_ref, config, payload, source, source_ref, rule, rule_ref, idempotency_key)
 VALUES ($1, $2, $3, $4, $5,

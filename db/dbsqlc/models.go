@@ -1236,6 +1236,11 @@ type LeaderLease struct {
 	ExpiresAt  time.Time `json:"expires_at"`
 }
 
+type MetadataVersion struct {
+	ID      bool  `json:"id"`
+	Version int64 `json:"version"`
+}
+
 type Notification struct {
 	ID         int64                  `json:"id"`
 	Channel    string                 `json:"channel"`

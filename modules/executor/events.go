@@ -34,11 +34,12 @@ func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
 // enforcements it created (none for a re-evaluation).
 func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.FireResult, error) {
 	st := m.d.Store
-	ev, err := st.EventGet(ctx, eventID)
+	ev, version, err := st.EventGetWithMetadataVersion(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	candidates, err := m.candidateRules(ctx, ev)
+	meta := m.meta.at(version)
+	candidates, err := m.candidateRules(ctx, ev, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 		err = st.InTx(ctx, func(tx *store.Tx) error {
 			// Placing the execution in the same transaction saves a commit
 			// and a bus hop on the event → action path.
-			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, newPlacer{m})
+			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, newPlacer{m: m, meta: meta})
 			return err
 		})
 		if err != nil {
@@ -83,9 +84,9 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 
 // candidateRules are the enabled rules on the event's trigger, or only the
 // event's own rule when it names one (e.g. a timer fire).
-func (m *Module) candidateRules(ctx context.Context, ev store.Event) ([]store.Rule, error) {
+func (m *Module) candidateRules(ctx context.Context, ev store.Event, meta *metaView) ([]store.Rule, error) {
 	if ev.Rule == nil {
-		return m.d.Store.RuleListEnabledByTriggerRef(ctx, ev.TriggerRef)
+		return meta.enabledRules(ctx, m.d.Store, ev.TriggerRef)
 	}
 	r, err := m.d.Store.RuleGet(ctx, *ev.Rule)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -117,7 +118,7 @@ func (m *Module) handleEnforcement(ctx context.Context, d bus.Delivery) error {
 		return err
 	}
 	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, newPlacer{m})
+		_, _, err := pipeline.ProcessEnforcement(ctx, tx, enf, nil, newPlacer{m: m})
 		return err
 	})
 	if errors.Is(err, domain.ErrConflict) {

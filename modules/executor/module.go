@@ -33,6 +33,8 @@ type Module struct {
 	d     Deps
 	log   *slog.Logger
 	cache *rules.Cache
+	// meta caches rule-firing metadata per metadata_version (metacache.go).
+	meta *metaCache
 
 	mu        sync.Mutex
 	consumers []bus.Consumer
@@ -55,7 +57,7 @@ func New(d Deps) (*Module, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Module{d: d, log: log, cache: rules.NewCache(0)}, nil
+	return &Module{d: d, log: log, cache: rules.NewCache(0), meta: newMetaCache()}, nil
 }
 
 // transientWait bounds how long a handler waits out a database outage before

@@ -59,18 +59,25 @@ func (m *Module) schedule(ctx context.Context, tx *store.Tx, msg pipeline.Execut
 
 // newPlacer is the pipeline.Scheduler for executions created in the
 // caller's transaction (rule firing): row and action are already loaded, so
-// they go straight to placement.
-type newPlacer struct{ m *Module }
+// they go straight to placement. meta, when set, serves the metadata reads
+// from the cache for the event's metadata version.
+type newPlacer struct {
+	m    *Module
+	meta *metaView
+}
+
+// LoadAction implements pipeline.ActionLoader.
+func (p newPlacer) LoadAction(ctx context.Context, tx *store.Tx, id int64) (store.Action, error) {
+	return p.meta.LoadAction(ctx, tx, id)
+}
 
 // Pick places an execution of an action no policy governs before its row
 // is written; with a policy, admission needs the row first.
 func (p newPlacer) Pick(ctx context.Context, tx *store.Tx, action store.Action) (int64, error) {
-	if _, err := tx.PolicyEffectiveForAction(ctx, action.ID, action.Ref, action.PackRef); err == nil {
-		return 0, nil
-	} else if !errors.Is(err, domain.ErrNotFound) {
+	if governed, err := p.meta.governed(ctx, tx, action); err != nil || governed {
 		return 0, err
 	}
-	names, err := runtimeNames(ctx, tx, action)
+	names, err := p.meta.runtimeNames(ctx, tx, action)
 	if err != nil {
 		return 0, err
 	}

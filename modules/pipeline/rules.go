@@ -78,7 +78,7 @@ func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.Event
 	}
 	// The enforcement is resolved in this transaction, so it is written
 	// once with its final status: disabled when the rule's action is gone.
-	action, err := ruleAction(ctx, tx, &rule)
+	action, err := ruleAction(ctx, tx, &rule, sched)
 	if err != nil {
 		return FireResult{}, err
 	}
@@ -127,7 +127,7 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 	var action *store.Action
 	if rule != nil {
 		var err error
-		if action, err = ruleAction(ctx, tx, rule); err != nil {
+		if action, err = ruleAction(ctx, tx, rule, sched); err != nil {
 			return enf, nil, err
 		}
 	}
@@ -143,12 +143,23 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 	return done, &ex, err
 }
 
+// ActionLoader is implemented by a Scheduler that can supply a rule's
+// action without reading it in the transaction (the executor's metadata
+// cache); FireRule and ProcessEnforcement use it when present.
+type ActionLoader interface {
+	LoadAction(ctx context.Context, tx *store.Tx, id int64) (store.Action, error)
+}
+
 // ruleAction is the rule's action, or nil when it has none any more.
-func ruleAction(ctx context.Context, tx *store.Tx, rule *store.Rule) (*store.Action, error) {
+func ruleAction(ctx context.Context, tx *store.Tx, rule *store.Rule, sched Scheduler) (*store.Action, error) {
 	if rule.Action == nil {
 		return nil, nil
 	}
-	a, err := tx.ActionGet(ctx, *rule.Action)
+	load := tx.ActionGet
+	if l, ok := sched.(ActionLoader); ok {
+		load = func(ctx context.Context, id int64) (store.Action, error) { return l.LoadAction(ctx, tx, id) }
+	}
+	a, err := load(ctx, *rule.Action)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, nil
 	}

@@ -211,6 +211,29 @@ func TestSetsidEscapeeDoesNotHangRun(t *testing.T) {
 	require.Less(t, elapsed, drainTimeout+3*time.Second)
 }
 
+// A stream that printed nothing leaves no log file (and no directory): the
+// creates are the most expensive part of launching a quiet action.
+func TestQuietStreamsLeaveNoLogFiles(t *testing.T) {
+	t.Parallel()
+	logs := filepath.Join(t.TempDir(), "exec-1")
+	res := run(t, Spec{Path: "/bin/true", LogDir: logs})
+	require.Equal(t, StatusCompleted, res.Status)
+	require.Empty(t, res.StdoutLog)
+	require.Empty(t, res.StderrLog)
+	require.NotContains(t, res.JSON, "stderr_log")
+	_, err := os.Stat(logs)
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	res = run(t, Spec{Path: script(t, "echo only-err >&2"), LogDir: logs})
+	require.Empty(t, res.StdoutLog)
+	require.Equal(t, filepath.Join(logs, "stderr.log"), res.StderrLog)
+	_, err = os.Stat(filepath.Join(logs, "stdout.log"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	b, err := os.ReadFile(res.StderrLog)
+	require.NoError(t, err)
+	require.Equal(t, "only-err\n", string(b))
+}
+
 func TestUnusableLogDir(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "not-a-dir")

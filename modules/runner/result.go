@@ -46,7 +46,8 @@ type Result struct {
 	// PID is the main process id, which is also its process group id; 0 if
 	// the process was never started (cancelled before launch).
 	PID int
-	// StdoutLog and StderrLog are the log file paths; empty without LogDir.
+	// StdoutLog and StderrLog are the log file paths; empty without LogDir
+	// or when the stream printed nothing (no file is created for it).
 	StdoutLog, StderrLog string
 }
 
@@ -79,7 +80,7 @@ func buildResult(s Spec, red *Redactor, o outcome) *Result {
 	if o.stderr != nil {
 		stderr = red.String(o.stderr.text())
 		addTruncation(j, "stderr", o.stderr)
-		if o.stderr.log != nil && o.stderr.head.total > 0 {
+		if o.stderr.log != nil && o.stderr.log.created() {
 			j["stderr_log"] = o.stderr.log.path
 		}
 	}

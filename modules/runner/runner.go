@@ -174,8 +174,11 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	}
 	res := buildResult(s, red, o)
 	res.PID = pgid
-	if outLog != nil {
-		res.StdoutLog, res.StderrLog = outLog.path, errLog.path
+	if outLog != nil && outLog.created() {
+		res.StdoutLog = outLog.path
+	}
+	if errLog != nil && errLog.created() {
+		res.StderrLog = errLog.path
 	}
 	if err := closeLogs(outLog, errLog); err != nil {
 		return res, fmt.Errorf("%w: %w", ErrLog, err)

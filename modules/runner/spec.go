@@ -64,7 +64,8 @@ type Spec struct {
 	// and in the result. Defaults to 10 MiB each.
 	MaxStdout, MaxStderr int64
 	// LogDir, when set, receives stdout.log and stderr.log (mode 0600), each
-	// capped at MaxLogBytes. The directory is created (0700) if missing.
+	// capped at MaxLogBytes. The directory (0700) and each file are created
+	// on the stream's first byte: a stream that printed nothing has no file.
 	LogDir string
 	// MaxLogBytes caps each log file. Defaults to 64 MiB.
 	MaxLogBytes int64

@@ -84,3 +84,13 @@ func (d *DB) EventGet(ctx context.Context, id int64) (Event, error) {
 	}
 	return eventFromRow(row), nil
 }
+
+// EventGetWithMetadataVersion reads an event and, in the same statement,
+// the metadata version (see MetadataVersion) its evaluation may rely on.
+func (d *DB) EventGetWithMetadataVersion(ctx context.Context, id int64) (Event, int64, error) {
+	row, err := d.q.EventGetWithMetadataVersion(ctx, d.db, id)
+	if err != nil {
+		return Event{}, 0, interpretError(err, fmt.Sprintf("event %d", id))
+	}
+	return eventFromRow(row.Event), row.MetadataVersion, nil
+}

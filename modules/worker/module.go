@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -115,6 +116,11 @@ const transientWait = time.Minute
 
 // Start registers the worker, starts heartbeats and consumes its queues.
 func (m *Module) Start(ctx context.Context) error {
+	if dir := m.artifactsDir(); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("worker: artifacts dir: %w", err)
+		}
+	}
 	m.life, m.stopLife = context.WithCancel(context.Background())
 	if err := m.register(ctx); err != nil {
 		m.stopLife()

@@ -137,11 +137,12 @@ func attuneCmd(o options, dir string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// cleanEnv drops ATTUNE_* so the developer's shell cannot change the run.
+// cleanEnv drops ATTUNE_* so the developer's shell cannot change the run;
+// ATTUNE_PPROF_ADDR stays so a `-tags pprof` build can be profiled under load.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ATTUNE_") {
+		if !strings.HasPrefix(kv, "ATTUNE_") || strings.HasPrefix(kv, "ATTUNE_PPROF_ADDR=") {
 			env = append(env, kv)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -30,7 +31,15 @@ func main() {
 	flag.IntVar(&o.thrN, "thr-n", 2000, "B2 throughput requests")
 	flag.IntVar(&o.thrC, "thr-c", 16, "B2 concurrent senders")
 	flag.BoolVar(&o.skipBig, "skip-big-output", false, "skip the 20 × 100 MB output RSS measurement")
+	topos := flag.String("topos", "inproc,split", "comma-separated Attune topologies to measure (inproc, split)")
 	flag.Parse()
+	o.topos = strings.Split(*topos, ",")
+	for _, t := range o.topos {
+		if t != "inproc" && t != "split" {
+			fmt.Fprintf(os.Stderr, "w1: -topos: unknown topology %q (want inproc or split)\n", t)
+			os.Exit(2)
+		}
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "w1:", err)
 		os.Exit(1)
@@ -43,6 +52,7 @@ type options struct {
 	thrC           int
 	latRate        float64
 	skipBig        bool
+	topos          []string
 	work           string // scratch directory for this run
 	loadgen        string
 }
@@ -73,7 +83,7 @@ func run(o options) error {
 	}
 	rows = append(rows, fl)
 	big := "skipped (-skip-big-output)"
-	for _, topo := range []string{"inproc", "split"} {
+	for _, topo := range o.topos {
 		var after func(api string, pid int)
 		if topo == "inproc" && !o.skipBig {
 			after = func(api string, pid int) {

@@ -1,0 +1,73 @@
+-- Cheaper event → execution path (measured with pg_stat_statements under the
+-- W1 throughput workload, docs/development.md):
+--
+-- 1. Indexes nothing reads are dropped, and the execution indexes only the
+--    scheduler and reaper read are limited to in-flight rows. Every status
+--    change of an execution is a non-HOT update (status is indexed), which
+--    adds an entry to each index whose predicate the new row satisfies, so
+--    a finished execution no longer touches them. Lists page by id, served
+--    by the primary keys; nothing orders or filters by `created` through
+--    these indexes.
+-- 2. metadata_version counts committed changes to what rule firing reads
+--    (rules, actions, policies, runtimes). Executors cache those rows and
+--    read the counter with each event, in the same statement, so a cache is
+--    used only while nothing it holds has changed: a rule disabled and
+--    committed before an event is read is never fired by it.
+
+-- +goose Up
+
+DROP INDEX event_created_idx;
+DROP INDEX enforcement_created_idx;
+DROP INDEX execution_created_idx;
+DROP INDEX event_trigger_ref_idx;
+CREATE INDEX event_trigger_ref_idx ON event (trigger_ref, id DESC);
+DROP INDEX execution_status_idx;
+CREATE INDEX execution_status_active_idx ON execution (status)
+    WHERE status IN ('requested', 'scheduling', 'scheduled', 'running', 'canceling');
+DROP INDEX execution_worker_status_idx;
+CREATE INDEX execution_worker_active_idx ON execution (worker, status)
+    WHERE status IN ('scheduled', 'running', 'canceling');
+
+-- One row; bumped in the writer's transaction, so the new value becomes
+-- visible exactly when the change does.
+CREATE TABLE metadata_version (
+    id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+    version bigint NOT NULL DEFAULT 0
+);
+INSERT INTO metadata_version DEFAULT VALUES;
+
+-- +goose StatementBegin
+CREATE FUNCTION bump_metadata_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE metadata_version SET version = version + 1;
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER rule_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rule
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
+CREATE TRIGGER action_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON action
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
+CREATE TRIGGER policy_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policy
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
+CREATE TRIGGER runtime_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON runtime
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
+
+-- +goose Down
+
+DROP TRIGGER IF EXISTS runtime_metadata_version ON runtime;
+DROP TRIGGER IF EXISTS policy_metadata_version ON policy;
+DROP TRIGGER IF EXISTS action_metadata_version ON action;
+DROP TRIGGER IF EXISTS rule_metadata_version ON rule;
+DROP FUNCTION IF EXISTS bump_metadata_version();
+DROP TABLE IF EXISTS metadata_version;
+DROP INDEX IF EXISTS execution_worker_active_idx;
+CREATE INDEX execution_worker_status_idx ON execution (worker, status);
+DROP INDEX IF EXISTS execution_status_active_idx;
+CREATE INDEX execution_status_idx ON execution (status);
+DROP INDEX IF EXISTS event_trigger_ref_idx;
+CREATE INDEX event_trigger_ref_idx ON event (trigger_ref, created DESC);
+CREATE INDEX execution_created_idx ON execution (created DESC);
+CREATE INDEX enforcement_created_idx ON enforcement (created DESC);
+CREATE INDEX event_created_idx ON event (created DESC);
