@@ -57,17 +57,12 @@ func (m *Module) handleCompleted(ctx context.Context, d bus.Delivery) error {
 // failed before dispatch (invalid parameters, unschedulable) would fail the
 // same way again.
 func retryOf(ctx context.Context, tx *store.Tx, ex store.Execution) (store.Execution, bool, error) {
-	var reason string
-	switch ex.Status {
-	case pipeline.StatusFailed:
-		reason = RetryReasonTransient
-	case pipeline.StatusTimeout:
-		reason = RetryReasonTimeout
-	default:
+	if !pipeline.MayRetry(ex) {
 		return store.Execution{}, false, nil
 	}
-	if ex.RetryCount >= ex.MaxRetries || ex.Attempt == 0 {
-		return store.Execution{}, false, nil
+	reason := RetryReasonTransient
+	if ex.Status == pipeline.StatusTimeout {
+		reason = RetryReasonTimeout
 	}
 	root := ex.ID
 	if ex.OriginalExecution != nil {

@@ -193,6 +193,13 @@ func EnqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution) erro
 		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef, Fence: ex.Fence})
 }
 
+// MayRetry reports whether the executor retries the terminal ex: it failed
+// or timed out after running (one that failed before dispatch would fail
+// the same way again) and has retries left.
+func MayRetry(ex store.Execution) bool {
+	return (ex.Status == StatusFailed || ex.Status == StatusTimeout) && ex.Attempt > 0 && ex.RetryCount < ex.MaxRetries
+}
+
 // EnqueueCompleted writes ExecutionCompleted for a terminal ex in tx.
 func EnqueueCompleted(ctx context.Context, tx *store.Tx, ex store.Execution) error {
 	return Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionCompleted, TypeExecutionCompleted,

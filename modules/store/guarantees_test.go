@@ -303,3 +303,50 @@ func TestOutboxLeaseLapseRedelivers(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "payload", ve.Field)
 }
+
+// A worker's ExecutionCompleted is written only when the executor needs it:
+// a retryable run, or one holding an admission slot.
+func TestOutboxCompletionOnlyWhenNeeded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	pack, err := s.PackUpsert(ctx, store.Pack{Ref: "fixture", Label: "Fixture", Version: "1.0.0"})
+	require.NoError(t, err)
+	act, err := s.ActionUpsert(ctx, store.Action{Ref: "fixture.act", Pack: pack.ID, PackRef: "fixture", Label: "act",
+		Entrypoint: "act.sh", Enabled: true})
+	require.NoError(t, err)
+	plain, err := s.ExecutionInsert(ctx, store.NewExecution{Action: &act.ID, ActionRef: act.Ref})
+	require.NoError(t, err)
+	admitted, err := s.ExecutionInsert(ctx, store.NewExecution{Action: &act.ID, ActionRef: act.Ref})
+	require.NoError(t, err)
+	msg := store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.completed",
+		MessageType: "ExecutionCompleted", Payload: json.RawMessage(`{}`)}
+	enqueue := func(id int64, needed bool) bool {
+		var written bool
+		require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+			if id == admitted.ID {
+				st, err := tx.AdmissionStateAcquire(ctx, act.ID, nil, 1)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.AdmissionEnter(ctx, st.ID, id, "active"); err != nil {
+					return err
+				}
+			}
+			written, err = tx.OutboxEnqueueCompletion(ctx, msg, id, needed)
+			return err
+		}))
+		return written
+	}
+	count := func() int {
+		var n int
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n))
+		return n
+	}
+	require.False(t, enqueue(plain.ID, false), "plain completion written")
+	require.Equal(t, 0, count())
+	require.True(t, enqueue(plain.ID, true), "retryable completion not written")
+	require.Equal(t, 1, count())
+	require.True(t, enqueue(admitted.ID, false), "completion holding an admission slot not written")
+	require.Equal(t, 2, count())
+}

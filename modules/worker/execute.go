@@ -123,8 +123,8 @@ func (m *Module) loadAction(ctx context.Context, ex store.Execution) (store.Acti
 	return m.d.Store.ActionGetByRef(ctx, ex.ActionRef)
 }
 
-// complete writes the terminal status with a fenced compare-and-set and
-// enqueues ExecutionCompleted in the same transaction. While the database is unreachable it keeps the result and
+// complete writes the terminal status with a fenced compare-and-set and, in
+// the same transaction, ExecutionCompleted when the executor needs it. While the database is unreachable it keeps the result and
 // retries with backoff, until the write lands, is refused (the attempt is
 // stale, cancelled or reaped: logged and dropped), or the heartbeat finds the
 // lease lost.
@@ -177,9 +177,18 @@ func (m *Module) writeResult(r *run, status string, body []byte) error {
 		if err != nil {
 			return err
 		}
-		return pipeline.Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionCompleted,
-			pipeline.TypeExecutionCompleted, pipeline.ExecutionCompleted{
-				ExecutionID: ex.ID, ActionRef: ex.ActionRef, Status: status, CompletedAt: time.Now().UTC(),
-			})
+		// The executor acts on a completion only to retry the run or to
+		// release its admission slot; otherwise no message is written.
+		payload, err := json.Marshal(pipeline.ExecutionCompleted{
+			ExecutionID: ex.ID, ActionRef: ex.ActionRef, Status: status, CompletedAt: time.Now().UTC(),
+		})
+		if err != nil {
+			return err
+		}
+		_, err = tx.OutboxEnqueueCompletion(ctx, store.NewOutboxMessage{
+			Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionCompleted,
+			MessageType: pipeline.TypeExecutionCompleted, Payload: payload,
+		}, ex.ID, pipeline.MayRetry(ex))
+		return err
 	})
 }

@@ -46,12 +46,21 @@ func TestShellActionEndToEnd(t *testing.T) {
 			require.NotNil(t, ex.ResultFence)
 			require.Equal(t, ex.Fence, *ex.ResultFence)
 			require.Nil(t, ex.LeaseExpiresAt)
+			// A plain success leaves the executor nothing to do, so it is not
+			// announced; a failure with retries left is. The failure runs
+			// after the success committed, so a message for the success
+			// would have been published first.
+			flaky := e.action("flaky", "#!/bin/sh\nexit 3\n", nil)
+			fx := e.schedule(flaky, nil, func(n *store.NewExecution) { n.MaxRetries = 1 })
+			e.dispatch(fx)
+			fx = e.waitTerminal(fx.ID, 20*time.Second)
+			require.Equal(t, "failed", fx.Status)
 			select {
 			case m := <-completed:
-				require.Equal(t, ex.ID, m.ExecutionID)
-				require.Equal(t, "completed", m.Status)
+				require.Equal(t, fx.ID, m.ExecutionID, "the plain success %d was announced", ex.ID)
+				require.Equal(t, "failed", m.Status)
 			case <-time.After(10 * time.Second):
-				t.Fatal("no ExecutionCompleted published")
+				t.Fatal("no ExecutionCompleted published for the retryable failure")
 			}
 			w, err := e.st.WorkerGet(ctx, e.w.WorkerID())
 			require.NoError(t, err)
