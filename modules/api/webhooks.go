@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1" //nolint:gosec // GitHub's legacy X-Hub-Signature; only when a trigger selects it
 	"crypto/sha256"
@@ -256,7 +257,8 @@ func (m *Module) receiveWebhook(c echo.Context) error {
 	return m.ingestWebhook(c, r, body)
 }
 
-// ingestWebhook stores the event and its accepted log row in one transaction.
+// ingestWebhook stores the event, its EventCreated message and the accepted
+// request's log row atomically, and answers only after they committed.
 func (m *Module) ingestWebhook(c echo.Context, r *webhookReq, body []byte) error {
 	t := r.entry.trig
 	received := r.start.UTC()
@@ -278,19 +280,14 @@ func (m *Module) ingestWebhook(c echo.Context, r *webhookReq, body []byte) error
 		scoped := "webhook:" + itoa64(t.ID) + ":" + k
 		ne.IdempotencyKey = &scoped
 	}
-	var ev store.Event
-	var created bool
 	ctx := c.Request().Context()
-	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		if ev, created, err = pipeline.IngestEventTx(ctx, tx, ne); err != nil {
-			return err
-		}
-		status := http.StatusAccepted
-		if !created {
-			status = http.StatusOK
-		}
-		return tx.WebhookLogInsertIfEnabled(ctx, r.log(status, "", &ev.ID))
-	})
+	// The common case — a new event on an enabled webhook — is one
+	// statement; duplicates and a webhook disabled since the lookup take the
+	// transaction below, which tells them apart.
+	ev, created, err := pipeline.IngestWebhookEvent(ctx, m.d.Store, ne, r.log(http.StatusAccepted, "", nil))
+	if err == nil && !created {
+		ev, created, err = m.ingestWebhookTx(ctx, r, ne)
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		forgetWebhook(r.key) // disabled or regenerated since the lookup
 		return domain.NotFoundf("webhook")
@@ -303,6 +300,25 @@ func (m *Module) ingestWebhook(c echo.Context, r *webhookReq, body []byte) error
 		status, msg, received = http.StatusOK, "Duplicate delivery: event already recorded", ev.Created.UTC()
 	}
 	return data(c, status, map[string]any{"event_id": ev.ID, "trigger_ref": t.Ref, "received_at": received, "message": msg})
+}
+
+// ingestWebhookTx records the event (or finds the earlier one with the same
+// Idempotency-Key) and the request's log row in one transaction; the log
+// insert finds no enabled webhook — domain.ErrNotFound — when it was
+// disabled or its key regenerated since the lookup, and the event is rolled
+// back with it.
+func (m *Module) ingestWebhookTx(ctx context.Context, r *webhookReq, ne store.NewEvent) (ev store.Event, created bool, err error) {
+	err = m.d.Store.InTx(ctx, func(tx *store.Tx) error {
+		if ev, created, err = pipeline.IngestEventTx(ctx, tx, ne); err != nil {
+			return err
+		}
+		status := http.StatusAccepted
+		if !created {
+			status = http.StatusOK
+		}
+		return tx.WebhookLogInsertIfEnabled(ctx, r.log(status, "", &ev.ID))
+	})
+	return ev, created, err
 }
 
 // verifyWebhookHMAC checks X-Hub-Signature-256 ("sha256=<hex>") or

@@ -40,6 +40,22 @@ func IngestEventTx(ctx context.Context, tx *store.Tx, e store.NewEvent) (store.E
 	return ev, created, nil
 }
 
+// IngestWebhookEvent records an accepted webhook request — its event, the
+// EventCreated message and the request's log row — in a single statement.
+// ok is false when it wrote nothing because the event may be a duplicate
+// (an Idempotency-Key used before) or the webhook was disabled meanwhile:
+// the caller then ingests through IngestEventTx, which tells the two apart.
+func IngestWebhookEvent(ctx context.Context, st *store.Store, e store.NewEvent, log store.WebhookLogEntry) (store.Event, bool, error) {
+	// EventID is filled in by the statement, which knows it first.
+	payload, err := json.Marshal(EventCreated{TriggerID: e.Trigger, TriggerRef: e.TriggerRef, RuleID: e.Rule})
+	if err != nil {
+		return store.Event{}, false, err
+	}
+	return st.WebhookIngest(ctx, e, store.NewOutboxMessage{
+		Exchange: bus.ExchangeEvents, RoutingKey: bus.KeyEventCreated, MessageType: TypeEventCreated, Payload: payload,
+	}, log)
+}
+
 // Enqueue marshals payload and writes it to the outbox in tx.
 func Enqueue(ctx context.Context, tx *store.Tx, exchange, routingKey, msgType string, payload any) error {
 	b, err := json.Marshal(payload)

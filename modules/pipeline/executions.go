@@ -41,7 +41,10 @@ type NewExecution struct {
 	// rule template that did not resolve): nothing is dispatched.
 	ParamsError error
 	Enforcement *int64
-	Parent      *int64
+	// RuleRef and TriggerRef are Enforcement's refs, carried by the
+	// dispatch when the execution is placed in the same transaction.
+	RuleRef, TriggerRef string
+	Parent              *int64
 	// Executor is the identity the execution runs as; nil means the system
 	// identity.
 	Executor *int64
@@ -131,7 +134,7 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	}
 	switch {
 	case ex.Status == StatusScheduled:
-		return ex, EnqueueDispatch(ctx, tx, ex)
+		return ex, enqueueDispatch(ctx, tx, ex, r.RuleRef, r.TriggerRef)
 	case r.Schedule != nil:
 		return ex, r.Schedule.Place(ctx, tx, ex, action)
 	}
@@ -186,11 +189,16 @@ func EnqueueRequested(ctx context.Context, tx *store.Tx, ex store.Execution, wai
 // EnqueueDispatch writes ExecutionDispatch for ex, scheduled on its worker,
 // in tx: the worker claims it with ex's fence.
 func EnqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution) error {
+	return enqueueDispatch(ctx, tx, ex, "", "")
+}
+
+func enqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution, ruleRef, triggerRef string) error {
 	if ex.Worker == nil {
 		return fmt.Errorf("execution %d is scheduled on no worker", ex.ID)
 	}
 	return Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionDispatch(strconv.FormatInt(*ex.Worker, 10)),
-		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef, Fence: ex.Fence})
+		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef,
+			Fence: ex.Fence, RuleRef: ruleRef, TriggerRef: triggerRef})
 }
 
 // MayRetry reports whether the executor retries the terminal ex: it failed

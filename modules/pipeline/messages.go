@@ -63,6 +63,12 @@ type ExecutionDispatch struct {
 	WorkerID    int64  `json:"worker_id"`
 	ActionRef   string `json:"action_ref"`
 	Fence       int64  `json:"fence"`
+	// RuleRef and TriggerRef, when set, are the refs of the enforcement
+	// that started the execution (ATTUNE_RULE, ATTUNE_TRIGGER), so the
+	// worker need not read it on the way to the launch. Enforcements are
+	// immutable in these fields; empty means "read it".
+	RuleRef    string `json:"rule_ref,omitempty"`
+	TriggerRef string `json:"trigger_ref,omitempty"`
 }
 
 // ExecutionCompleted announces that an execution reached a terminal state.

@@ -175,7 +175,7 @@ func requestFor(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule s
 	params map[string]any, perr error, sched Scheduler) (store.Execution, error) {
 	ex, err := RequestExecution(ctx, tx, NewExecution{
 		ActionRef: action.Ref, Action: &action, Params: params, ParamsError: perr, Enforcement: &enf.ID,
-		Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs, Schedule: sched,
+		RuleRef: enf.RuleRef, TriggerRef: enf.TriggerRef, Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs, Schedule: sched,
 	})
 	if err != nil {
 		return store.Execution{}, fmt.Errorf("rule %s: request execution: %w", rule.Ref, err)

@@ -25,6 +25,8 @@ type run struct {
 	received time.Time
 	// pre holds the launch inputs loaded while the claim committed.
 	pre *prefetched
+	// origin is the enforcement's refs when the dispatch carried them.
+	origin enforcementRefs
 	// stale: the lease was lost (fence moved on); write nothing.
 	stale atomic.Bool
 	// shutdown: killed because the worker stopped.
@@ -71,7 +73,7 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	} else if err != nil {
 		return err
 	}
-	r := &run{ex: claimed, received: received, pre: pre}
+	r := &run{ex: claimed, received: received, pre: pre, origin: enforcementRefs{rule: msg.RuleRef, trigger: msg.TriggerRef}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	m.mu.Lock()
 	m.runs[claimed.ID] = r

@@ -101,7 +101,7 @@ func (m *Module) prepare(r *run) (*launch, error) {
 		var l *launch
 		if err == nil {
 			r.action = act
-			l, err = m.buildLaunch(m.life, r.ex, act, pre)
+			l, err = m.buildLaunch(m.life, r.ex, act, pre, r.origin)
 		}
 		if err == nil || !store.IsTransient(err) || waited >= prepareWaitMax || r.stale.Load() {
 			return l, err

@@ -29,7 +29,7 @@ type launch struct {
 // timeout of a claimed execution (spec §4.2 steps 2-8), using what pre
 // already loaded when it is set. Errors describe the problem without any
 // secret value and fail the execution.
-func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.Action, pre *prefetched) (*launch, error) {
+func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.Action, pre *prefetched, origin enforcementRefs) (*launch, error) {
 	packDir := filepath.Join(m.d.PacksBaseDir, act.PackRef)
 	if pre == nil {
 		pre = &prefetched{action: act}
@@ -103,7 +103,7 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.
 			}
 		}
 	}
-	if err := m.attuneEnv(ctx, env, ex, act, token); err != nil {
+	if err := m.attuneEnv(ctx, env, ex, act, token, origin); err != nil {
 		return nil, err
 	}
 	userEnv, err := stringMap(ex.EnvVars, "execution env_vars")
@@ -223,7 +223,11 @@ func (m *Module) command(s *runner.Spec, act store.Action, ec pack.ExecutionConf
 }
 
 // attuneEnv adds the ATTUNE_* variables of spec §4.2 step 6.
-func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.Execution, act store.Action, token string) error {
+// enforcementRefs are the rule and trigger refs of the enforcement that
+// started an execution; empty when the dispatch did not carry them.
+type enforcementRefs struct{ rule, trigger string }
+
+func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.Execution, act store.Action, token string, origin enforcementRefs) error {
 	env["ATTUNE_EXEC_ID"] = fmt.Sprint(ex.ID)
 	env["ATTUNE_ACTION"] = act.Ref
 	env["ATTUNE_PACK_REF"] = act.PackRef
@@ -234,12 +238,15 @@ func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.
 		env["ATTUNE_ARTIFACTS_DIR"] = dir
 	}
 	if ex.Enforcement != nil {
-		enf, err := m.d.Store.EnforcementGet(ctx, *ex.Enforcement)
-		if err != nil {
-			return fmt.Errorf("load enforcement %d: %w", *ex.Enforcement, err)
+		if origin.rule == "" && origin.trigger == "" {
+			enf, err := m.d.Store.EnforcementGet(ctx, *ex.Enforcement)
+			if err != nil {
+				return fmt.Errorf("load enforcement %d: %w", *ex.Enforcement, err)
+			}
+			origin = enforcementRefs{rule: enf.RuleRef, trigger: enf.TriggerRef}
 		}
-		env["ATTUNE_RULE"] = enf.RuleRef
-		env["ATTUNE_TRIGGER"] = enf.TriggerRef
+		env["ATTUNE_RULE"] = origin.rule
+		env["ATTUNE_TRIGGER"] = origin.trigger
 	}
 	return nil
 }

