@@ -43,3 +43,38 @@ WHERE (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text
   AND (sqlc.narg(trigger_ref)::text IS NULL OR trigger_ref = sqlc.narg(trigger_ref)::text)
   AND (sqlc.narg(event)::bigint IS NULL OR event = sqlc.narg(event)::bigint)
   AND (sqlc.narg(status)::enforcement_status_enum IS NULL OR status = sqlc.narg(status)::enforcement_status_enum);
+
+-- name: RuleFireScheduled :one
+-- The common rule firing in one statement (one round trip and commit
+-- instead of six): the enforcement, already processed; its execution,
+-- already scheduled on @worker; and the dispatch message (@message with the
+-- execution's id and fence added). The caller has resolved the parameters,
+-- checked that no policy governs the action and picked the worker. No row:
+-- this (rule, event) already has an enforcement, so nothing was written.
+WITH enf AS (
+    INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
+    VALUES (@rule, @rule_ref, @trigger_ref, sqlc.narg(enforcement_config)::jsonb, @event, 'processed', now(),
+            coalesce(sqlc.narg(payload)::jsonb, '{}'), 'all', coalesce(sqlc.narg(conditions)::jsonb, '[]'))
+    ON CONFLICT ON CONSTRAINT enforcement_rule_event_uniq DO NOTHING
+    RETURNING enforcement.id
+), ex AS (
+    INSERT INTO execution (action, action_ref, config, env_vars, enforcement, executor, permission_set_refs,
+                           status, worker, timeout_seconds, workflow_def, retry_count, max_retries)
+    SELECT @action, @action_ref, @execution_config::jsonb, '{}', enf.id,
+           coalesce(sqlc.narg(executor)::bigint,
+                    CASE WHEN @as_system::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
+           coalesce(sqlc.narg(permission_set_refs)::text[], '{}'), 'scheduled', @worker,
+           sqlc.narg(timeout_seconds), sqlc.narg(workflow_def), 0, @max_retries
+    FROM enf
+    RETURNING execution.id, execution.fence
+), ob AS (
+    INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
+    SELECT @exchange, @routing_key, @message_type,
+           @message::jsonb || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence),
+           coalesce(sqlc.narg(available_at)::timestamptz, now())
+    FROM ex
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+)
+SELECT enf.id AS enforcement_id, ex.id AS execution_id, ex.fence, ob.id AS outbox_id, ob.payload AS outbox_payload,
+       ob.created AS outbox_created, ob.available_at AS outbox_available_at
+FROM enf CROSS JOIN ex CROSS JOIN ob;

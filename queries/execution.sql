@@ -41,6 +41,31 @@ SET status = @status::execution_status_enum,
 WHERE id = @id AND fence = @fence AND status::text = ANY(@from_statuses::text[])
 RETURNING *;
 
+-- name: ExecutionFinishAttempt :one
+-- A worker's result in one statement (one round trip and commit instead of
+-- four): the fenced compare-and-set of ExecutionUpdateStatus from running or
+-- canceling to the terminal @status with @result, plus the ExecutionCompleted
+-- message only when the executor has work for it — the run may be retried
+-- (@needed) or it holds an admission slot to release. No row: the attempt
+-- is stale. outbox_id is NULL when no message was needed.
+WITH done AS (
+    UPDATE execution
+    SET status = @status::execution_status_enum, result = @result::jsonb, result_fence = fence,
+        lease_expires_at = NULL
+    WHERE execution.id = @id AND fence = @fence AND status IN ('running', 'canceling')
+    RETURNING execution.id
+), ob AS (
+    INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
+    SELECT @exchange, @routing_key, @message_type, @message, coalesce(sqlc.narg(available_at)::timestamptz, now())
+    FROM done
+    WHERE @needed::boolean
+       OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = done.id)
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+)
+SELECT done.id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
+       ob.available_at AS outbox_available_at
+FROM done LEFT JOIN ob ON true;
+
 -- name: ExecutionClaim :one
 -- A worker takes ownership of a scheduled execution: a new attempt with a new
 -- fence and a lease that the worker must keep extending.

@@ -5,17 +5,6 @@ VALUES (@exchange, @routing_key, @message_type, @payload,
         coalesce(sqlc.narg(available_at)::timestamptz, now()))
 RETURNING *;
 
--- name: OutboxInsertCompletionIfNeeded :one
--- A worker's ExecutionCompleted: written only when the executor has
--- something to do with it — the run may be retried (@needed) or it holds an
--- admission slot to release. No row means no message was needed.
-INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-SELECT @exchange, @routing_key, @message_type, @payload,
-       coalesce(sqlc.narg(available_at)::timestamptz, now())
-WHERE @needed::boolean
-   OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = @execution_id)
-RETURNING *;
-
 -- name: OutboxClaimBatch :many
 -- Claims up to batch_size due rows for one relay. SKIP LOCKED keeps concurrent
 -- relays off each other's rows, and pushing available_at forward by the lease

@@ -227,6 +227,77 @@ func (q *Queries) ExecutionExtendLease(ctx context.Context, db DBTX, arg Executi
 	return lease_expires_at, err
 }
 
+const executionFinishAttempt = `-- name: ExecutionFinishAttempt :one
+WITH done AS (
+    UPDATE execution
+    SET status = $1::execution_status_enum, result = $2::jsonb, result_fence = fence,
+        lease_expires_at = NULL
+    WHERE execution.id = $3 AND fence = $4 AND status IN ('running', 'canceling')
+    RETURNING execution.id
+), ob AS (
+    INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
+    SELECT $5, $6, $7, $8, coalesce($9::timestamptz, now())
+    FROM done
+    WHERE $10::boolean
+       OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = done.id)
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+)
+SELECT done.id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
+       ob.available_at AS outbox_available_at
+FROM done LEFT JOIN ob ON true
+`
+
+type ExecutionFinishAttemptParams struct {
+	Status      ExecutionStatusEnum `json:"status"`
+	Result      json.RawMessage     `json:"result"`
+	ID          int64               `json:"id"`
+	Fence       int64               `json:"fence"`
+	Exchange    string              `json:"exchange"`
+	RoutingKey  string              `json:"routing_key"`
+	MessageType string              `json:"message_type"`
+	Message     json.RawMessage     `json:"message"`
+	AvailableAt *time.Time          `json:"available_at"`
+	Needed      bool                `json:"needed"`
+}
+
+type ExecutionFinishAttemptRow struct {
+	ID                int64           `json:"id"`
+	OutboxID          *int64          `json:"outbox_id"`
+	OutboxPayload     json.RawMessage `json:"outbox_payload"`
+	OutboxCreated     *time.Time      `json:"outbox_created"`
+	OutboxAvailableAt *time.Time      `json:"outbox_available_at"`
+}
+
+// A worker's result in one statement (one round trip and commit instead of
+// four): the fenced compare-and-set of ExecutionUpdateStatus from running or
+// canceling to the terminal @status with @result, plus the ExecutionCompleted
+// message only when the executor has work for it — the run may be retried
+// (@needed) or it holds an admission slot to release. No row: the attempt
+// is stale. outbox_id is NULL when no message was needed.
+func (q *Queries) ExecutionFinishAttempt(ctx context.Context, db DBTX, arg ExecutionFinishAttemptParams) (ExecutionFinishAttemptRow, error) {
+	row := db.QueryRow(ctx, executionFinishAttempt,
+		arg.Status,
+		arg.Result,
+		arg.ID,
+		arg.Fence,
+		arg.Exchange,
+		arg.RoutingKey,
+		arg.MessageType,
+		arg.Message,
+		arg.AvailableAt,
+		arg.Needed,
+	)
+	var i ExecutionFinishAttemptRow
+	err := row.Scan(
+		&i.ID,
+		&i.OutboxID,
+		&i.OutboxPayload,
+		&i.OutboxCreated,
+		&i.OutboxAvailableAt,
+	)
+	return i, err
+}
+
 const executionGet = `-- name: ExecutionGet :one
 SELECT id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated FROM execution WHERE id = $1
 `

@@ -152,53 +152,6 @@ func (q *Queries) OutboxInsert(ctx context.Context, db DBTX, arg OutboxInsertPar
 	return i, err
 }
 
-const outboxInsertCompletionIfNeeded = `-- name: OutboxInsertCompletionIfNeeded :one
-INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-SELECT $1, $2, $3, $4,
-       coalesce($5::timestamptz, now())
-WHERE $6::boolean
-   OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = $7)
-RETURNING id, exchange, routing_key, message_type, payload, created, available_at, attempts, last_error
-`
-
-type OutboxInsertCompletionIfNeededParams struct {
-	Exchange    string          `json:"exchange"`
-	RoutingKey  string          `json:"routing_key"`
-	MessageType string          `json:"message_type"`
-	Payload     json.RawMessage `json:"payload"`
-	AvailableAt *time.Time      `json:"available_at"`
-	Needed      bool            `json:"needed"`
-	ExecutionID int64           `json:"execution_id"`
-}
-
-// A worker's ExecutionCompleted: written only when the executor has
-// something to do with it — the run may be retried (@needed) or it holds an
-// admission slot to release. No row means no message was needed.
-func (q *Queries) OutboxInsertCompletionIfNeeded(ctx context.Context, db DBTX, arg OutboxInsertCompletionIfNeededParams) (Outbox, error) {
-	row := db.QueryRow(ctx, outboxInsertCompletionIfNeeded,
-		arg.Exchange,
-		arg.RoutingKey,
-		arg.MessageType,
-		arg.Payload,
-		arg.AvailableAt,
-		arg.Needed,
-		arg.ExecutionID,
-	)
-	var i Outbox
-	err := row.Scan(
-		&i.ID,
-		&i.Exchange,
-		&i.RoutingKey,
-		&i.MessageType,
-		&i.Payload,
-		&i.Created,
-		&i.AvailableAt,
-		&i.Attempts,
-		&i.LastError,
-	)
-	return i, err
-}
-
 const outboxMarkFailed = `-- name: OutboxMarkFailed :execrows
 UPDATE outbox
 SET last_error = $1, available_at = now() + make_interval(secs => $2::float8)

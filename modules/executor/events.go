@@ -63,13 +63,18 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 		if !cond.Match(evc) {
 			continue
 		}
-		var res pipeline.FireResult
-		err = st.InTx(ctx, func(tx *store.Tx) error {
-			// Placing the execution in the same transaction saves a commit
-			// and a bus hop on the event → action path.
-			res, err = pipeline.FireRule(ctx, tx, ev, evc, r, newPlacer{m: m, meta: meta})
-			return err
-		})
+		// The common firing is one statement; anything else (a template
+		// error, invalid parameters, a policy, no eligible worker, the
+		// action gone) is a transaction that places the execution in the
+		// same commit, saving a bus hop on the event → action path.
+		placer := newPlacer{m: m, meta: meta}
+		res, handled, err := pipeline.FireRuleScheduled(ctx, st, ev, evc, r, placer)
+		if err == nil && !handled {
+			err = st.InTx(ctx, func(tx *store.Tx) error {
+				res, err = pipeline.FireRule(ctx, tx, ev, evc, r, placer)
+				return err
+			})
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("event %d rule %s: %w", ev.ID, r.Ref, err))
 			continue

@@ -223,3 +223,34 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// The common firing is written by one statement: enforcement processed,
+// execution scheduled on the picked worker, and a dispatch that names the
+// execution, its fence and the enforcement's rule and trigger.
+func TestFiringDispatchesScheduledExecution(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	f := h.fixture("fast", nil)
+	w := h.worker("w1", "shell")
+	r := h.rule(f, "r", `{}`, `{"url":"{{ event.payload.url }}"}`)
+	ev := h.ingest(f, `{"url":"https://a.test"}`)
+	d := h.nextDispatch(w)
+	ex := h.execution(d.ExecutionID)
+	require.Equal(t, pipeline.StatusScheduled, ex.Status)
+	require.Equal(t, w.ID, *ex.Worker)
+	require.Equal(t, ex.Fence, d.Fence)
+	require.Equal(t, w.ID, d.WorkerID)
+	require.Equal(t, f.action.Ref, d.ActionRef)
+	require.Equal(t, r.Ref, d.RuleRef)
+	require.Equal(t, f.trigger.Ref, d.TriggerRef)
+	require.JSONEq(t, `{"url":"https://a.test","method":"GET"}`, string(ex.Config), "schema defaults applied")
+	var status, config string
+	require.NoError(t, h.st.Pool().QueryRow(h.ctx, `SELECT status::text, config::text FROM enforcement WHERE id = $1 AND event = $2`,
+		*ex.Enforcement, ev.ID).Scan(&status, &config))
+	require.Equal(t, pipeline.EnforcementStatusProcessed, status)
+	require.JSONEq(t, `{"url":"https://a.test"}`, config, "the enforcement keeps the resolved parameters")
+	require.Equal(t, int32(0), ex.Attempt)
+	var system *int64
+	require.NoError(t, h.st.Pool().QueryRow(h.ctx, `SELECT (SELECT id FROM identity WHERE login = 'system')`).Scan(&system))
+	require.Equal(t, system, ex.Executor, "a rule without an owner runs as system (when there is one)")
+}

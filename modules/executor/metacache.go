@@ -105,15 +105,15 @@ func (v *metaView) enabledRules(ctx context.Context, st *store.Store, triggerRef
 // LoadAction implements pipeline.ActionLoader: the rule's action, from the
 // cache. A missing action is not cached (the caller treats it as gone and
 // the next version will tell again).
-func (v *metaView) LoadAction(ctx context.Context, tx *store.Tx, id int64) (store.Action, error) {
+func (v *metaView) LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error) {
 	return cached(v, func(c *metaCache) map[int64]store.Action { return c.actions }, id,
-		func() (store.Action, error) { return tx.ActionGet(ctx, id) })
+		func() (store.Action, error) { return db.ActionGet(ctx, id) })
 }
 
 // governed reports whether an effective policy applies to action.
-func (v *metaView) governed(ctx context.Context, tx *store.Tx, action store.Action) (bool, error) {
+func (v *metaView) governed(ctx context.Context, db *store.DB, action store.Action) (bool, error) {
 	return cached(v, func(c *metaCache) map[int64]bool { return c.policy }, action.ID, func() (bool, error) {
-		_, err := tx.PolicyEffectiveForAction(ctx, action.ID, action.Ref, action.PackRef)
+		_, err := db.PolicyEffectiveForAction(ctx, action.ID, action.Ref, action.PackRef)
 		if errors.Is(err, domain.ErrNotFound) {
 			return false, nil
 		}
@@ -122,7 +122,7 @@ func (v *metaView) governed(ctx context.Context, tx *store.Tx, action store.Acti
 }
 
 // runtimeNames is the package runtimeNames, cached per action.
-func (v *metaView) runtimeNames(ctx context.Context, tx *store.Tx, action store.Action) ([]string, error) {
+func (v *metaView) runtimeNames(ctx context.Context, db *store.DB, action store.Action) ([]string, error) {
 	return cached(v, func(c *metaCache) map[int64][]string { return c.runtimes }, action.ID,
-		func() ([]string, error) { return runtimeNames(ctx, tx, action) })
+		func() ([]string, error) { return runtimeNames(ctx, db, action) })
 }

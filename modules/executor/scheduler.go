@@ -67,21 +67,21 @@ type newPlacer struct {
 }
 
 // LoadAction implements pipeline.ActionLoader.
-func (p newPlacer) LoadAction(ctx context.Context, tx *store.Tx, id int64) (store.Action, error) {
-	return p.meta.LoadAction(ctx, tx, id)
+func (p newPlacer) LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error) {
+	return p.meta.LoadAction(ctx, db, id)
 }
 
 // Pick places an execution of an action no policy governs before its row
 // is written; with a policy, admission needs the row first.
-func (p newPlacer) Pick(ctx context.Context, tx *store.Tx, action store.Action) (int64, error) {
-	if governed, err := p.meta.governed(ctx, tx, action); err != nil || governed {
+func (p newPlacer) Pick(ctx context.Context, db *store.DB, action store.Action) (int64, error) {
+	if governed, err := p.meta.governed(ctx, db, action); err != nil || governed {
 		return 0, err
 	}
-	names, err := p.meta.runtimeNames(ctx, tx, action)
+	names, err := p.meta.runtimeNames(ctx, db, action)
 	if err != nil {
 		return 0, err
 	}
-	pick, err := tx.ExecutionWorkerPick(ctx, p.m.d.Config.WorkerStaleAfter, names)
+	pick, err := db.ExecutionWorkerPick(ctx, p.m.d.Config.WorkerStaleAfter, names)
 	if errors.Is(err, domain.ErrNotFound) {
 		return 0, nil // Place waits for a worker with backoff
 	}
@@ -99,7 +99,7 @@ func (m *Module) place(ctx context.Context, tx *store.Tx, ex store.Execution, ac
 	if err != nil || verdict != admitted {
 		return err
 	}
-	names, err := runtimeNames(ctx, tx, action)
+	names, err := runtimeNames(ctx, &tx.DB, action)
 	if err != nil {
 		return err
 	}
@@ -147,14 +147,14 @@ func (m *Module) unschedulable(ctx context.Context, tx *store.Tx, ex store.Execu
 // runtimeNames are the lowercase names a worker may list in
 // capabilities.runtimes to run action: the runtime's name, ref, the ref's
 // short form and its aliases. Empty means any worker will do.
-func runtimeNames(ctx context.Context, tx *store.Tx, action store.Action) ([]string, error) {
+func runtimeNames(ctx context.Context, db *store.DB, action store.Action) ([]string, error) {
 	var rt store.Runtime
 	var err error
 	switch {
 	case action.Runtime != nil:
-		rt, err = tx.RuntimeGet(ctx, *action.Runtime)
+		rt, err = db.RuntimeGet(ctx, *action.Runtime)
 	case action.RuntimeRef != nil && *action.RuntimeRef != "":
-		rt, err = tx.RuntimeGetByRef(ctx, *action.RuntimeRef)
+		rt, err = db.RuntimeGetByRef(ctx, *action.RuntimeRef)
 	default:
 		return nil, nil
 	}

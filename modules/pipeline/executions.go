@@ -66,7 +66,7 @@ type Scheduler interface {
 	// exists, when nothing about the row is needed to decide (no policy
 	// applies): the row is then inserted already scheduled, saving an
 	// update. 0 means "insert it requested and call Place".
-	Pick(ctx context.Context, tx *store.Tx, action store.Action) (workerID int64, err error)
+	Pick(ctx context.Context, db *store.DB, action store.Action) (workerID int64, err error)
 	// Place admits and places a requested execution (admission, worker
 	// choice, dispatch record).
 	Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
@@ -88,28 +88,14 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	} else if action, err = tx.ActionGetByRef(ctx, r.ActionRef); err != nil {
 		return store.Execution{}, err
 	}
-	params, failure := prepareParams(action, r)
-	config, err := json.Marshal(params)
+	ne, failure, err := executionRow(action, r)
 	if err != nil {
-		return store.Execution{}, domain.Invalidf("parameters", "not JSON-encodable: %v", err)
-	}
-	perms := r.PermissionSetRefs
-	if perms == nil {
-		perms = action.DefaultExecutionPermissionSetRefs
-	}
-	timeout := r.TimeoutSeconds
-	if timeout == nil {
-		timeout = action.TimeoutSeconds
-	}
-	ne := store.NewExecution{
-		Action: &action.ID, ActionRef: action.Ref, Config: config, EnvVars: r.EnvVars, Parent: r.Parent,
-		Enforcement: r.Enforcement, Executor: r.Executor, AsSystem: r.Executor == nil, PermissionSetRefs: perms, TimeoutSeconds: timeout,
-		WorkflowDef: action.WorkflowDef, MaxRetries: action.MaxRetries, Status: StatusRequested,
+		return store.Execution{}, err
 	}
 	if failure != "" {
 		ne.Status = StatusFailed
 	} else if r.Schedule != nil {
-		w, err := r.Schedule.Pick(ctx, tx, action)
+		w, err := r.Schedule.Pick(ctx, &tx.DB, action)
 		if err != nil {
 			return store.Execution{}, err
 		}
@@ -143,6 +129,30 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 
 // prepareParams applies schema defaults and validates. It returns the
 // parameters to store and the failure message ("" when valid).
+// executionRow is the `requested` row r asks for: parameters with schema
+// defaults, timeout, retries and permission sets snapshotted from action.
+// failure is why the parameters are invalid ("" when they are valid).
+func executionRow(action store.Action, r NewExecution) (ne store.NewExecution, failure string, err error) {
+	params, failure := prepareParams(action, r)
+	config, err := json.Marshal(params)
+	if err != nil {
+		return ne, "", domain.Invalidf("parameters", "not JSON-encodable: %v", err)
+	}
+	perms := r.PermissionSetRefs
+	if perms == nil {
+		perms = action.DefaultExecutionPermissionSetRefs
+	}
+	timeout := r.TimeoutSeconds
+	if timeout == nil {
+		timeout = action.TimeoutSeconds
+	}
+	return store.NewExecution{
+		Action: &action.ID, ActionRef: action.Ref, Config: config, EnvVars: r.EnvVars, Parent: r.Parent,
+		Enforcement: r.Enforcement, Executor: r.Executor, AsSystem: r.Executor == nil, PermissionSetRefs: perms, TimeoutSeconds: timeout,
+		WorkflowDef: action.WorkflowDef, MaxRetries: action.MaxRetries, Status: StatusRequested,
+	}, failure, nil
+}
+
 func prepareParams(action store.Action, r NewExecution) (map[string]any, string) {
 	params := r.Params
 	if params == nil {

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
+	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/rules"
 	"github.com/attune-system/attune/modules/store"
@@ -54,55 +56,115 @@ type FireResult struct {
 // this same transaction, so its processor would only acknowledge it, and
 // observers learn of it from the enforcement_created notification.
 func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.EventContext, rule store.Rule, sched Scheduler) (FireResult, error) {
-	var packConfig map[string]any
-	// Only a template that names `pack` can read the pack's configuration;
-	// template paths are static, so the text decides (a JSON \u escape
-	// could spell the name, so any escape counts as naming it).
-	if bytes.Contains(rule.ActionParams, []byte("pack")) || bytes.Contains(rule.ActionParams, []byte(`\u`)) {
-		if p, err := tx.PackGet(ctx, rule.Pack); err == nil {
-			packConfig = decodeObject(p.Config)
-		} else if !errors.Is(err, domain.ErrNotFound) {
-			return FireResult{}, err
-		}
-	}
-	params, perr := rules.ResolveParams(rule.ActionParams, rules.TemplateContext{
-		Event: evc, PackConfig: packConfig, RuleID: rule.ID, RuleRef: rule.Ref,
-	})
-	var config json.RawMessage
-	if perr == nil {
-		b, err := json.Marshal(params)
-		if err != nil {
-			return FireResult{}, fmt.Errorf("rule %s: resolved params: %w", rule.Ref, err)
-		}
-		config = b
-	}
-	// The enforcement is resolved in this transaction, so it is written
-	// once with its final status: disabled when the rule's action is gone.
-	action, err := ruleAction(ctx, tx, &rule, sched)
+	f, err := prepareFiring(ctx, &tx.DB, ev, evc, rule, sched)
 	if err != nil {
 		return FireResult{}, err
 	}
-	status := EnforcementStatusProcessed
-	if action == nil {
-		status = EnforcementStatusDisabled
+	// The enforcement is resolved in this transaction, so it is written
+	// once with its final status: disabled when the rule's action is gone.
+	if f.action == nil {
+		f.enf.Status = EnforcementStatusDisabled
 	}
-	enf, created, err := tx.EnforcementInsert(ctx, store.NewEnforcement{
-		Rule: &rule.ID, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef, Config: config, Event: &ev.ID,
-		Payload: ev.Payload, Condition: "all", Conditions: rule.Conditions, Status: status,
-	})
+	enf, created, err := tx.EnforcementInsert(ctx, f.enf)
 	if err != nil {
 		return FireResult{}, err
 	}
 	res := FireResult{Enforcement: enf, Created: created}
-	if !created || action == nil {
+	if !created || f.action == nil {
 		return res, nil
 	}
-	ex, err := requestFor(ctx, tx, enf, rule, *action, params, perr, sched)
+	ex, err := requestFor(ctx, tx, enf, rule, *f.action, f.params, f.perr, sched)
 	if err != nil {
 		return res, err
 	}
 	res.Execution = &ex
 	return res, nil
+}
+
+// FireRuleScheduled is FireRule's common case — the parameters resolve and
+// validate, no policy governs the action and a worker is eligible — written
+// in one statement (store.RuleFireScheduled) instead of a transaction of
+// six round trips. handled is false for every other case, with nothing
+// written: the caller then runs FireRule, which handles them all.
+func FireRuleScheduled(ctx context.Context, st *store.Store, ev store.Event, evc rules.EventContext, rule store.Rule,
+	sched Scheduler) (res FireResult, handled bool, err error) {
+	if sched == nil {
+		return FireResult{}, false, nil
+	}
+	f, err := prepareFiring(ctx, &st.DB, ev, evc, rule, sched)
+	if err != nil || f.action == nil || f.perr != nil {
+		return FireResult{}, false, err
+	}
+	action := *f.action
+	ne, failure, err := executionRow(action, ruleExecution(rule, ev.TriggerRef, action, f.params, nil))
+	if err != nil || failure != "" {
+		return FireResult{}, false, err
+	}
+	worker, err := sched.Pick(ctx, &st.DB, action)
+	if err != nil || worker == 0 {
+		return FireResult{}, false, err
+	}
+	ne.Status, ne.Worker = StatusScheduled, &worker
+	// execution_id and fence are filled in by the statement.
+	msg, err := json.Marshal(ExecutionDispatch{WorkerID: worker, ActionRef: action.Ref, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef})
+	if err != nil {
+		return FireResult{}, false, err
+	}
+	fired, created, err := st.RuleFireScheduled(ctx, f.enf, ne, store.NewOutboxMessage{
+		Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionDispatch(strconv.FormatInt(worker, 10)),
+		MessageType: TypeExecutionDispatch, Payload: msg,
+	})
+	if err != nil || !created {
+		return FireResult{}, true, err
+	}
+	enf := store.Enforcement{ID: fired.EnforcementID, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
+		Config: f.enf.Config, Event: f.enf.Event, Status: EnforcementStatusProcessed, Payload: f.enf.Payload,
+		Condition: f.enf.Condition, Conditions: f.enf.Conditions}
+	ex := store.Execution{ID: fired.ExecutionID, Action: ne.Action, ActionRef: ne.ActionRef, Config: ne.Config,
+		Enforcement: &enf.ID, Executor: ne.Executor, PermissionSetRefs: ne.PermissionSetRefs, Worker: ne.Worker,
+		Status: StatusScheduled, TimeoutSeconds: ne.TimeoutSeconds, MaxRetries: ne.MaxRetries, Fence: fired.Fence}
+	return FireResult{Enforcement: enf, Execution: &ex, Created: true}, true, nil
+}
+
+// firing is what firing a rule for an event resolves before writing.
+type firing struct {
+	// enf is the enforcement to write (status processed).
+	enf    store.NewEnforcement
+	params map[string]any
+	perr   error         // the templates did not resolve
+	action *store.Action // nil: the rule's action is gone
+}
+
+// prepareFiring resolves rule's parameters for ev and loads its action.
+func prepareFiring(ctx context.Context, db *store.DB, ev store.Event, evc rules.EventContext, rule store.Rule, sched Scheduler) (firing, error) {
+	var packConfig map[string]any
+	// Only a template that names `pack` can read the pack's configuration;
+	// template paths are static, so the text decides (a JSON \u escape
+	// could spell the name, so any escape counts as naming it).
+	if bytes.Contains(rule.ActionParams, []byte("pack")) || bytes.Contains(rule.ActionParams, []byte(`\u`)) {
+		if p, err := db.PackGet(ctx, rule.Pack); err == nil {
+			packConfig = decodeObject(p.Config)
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return firing{}, err
+		}
+	}
+	f := firing{enf: store.NewEnforcement{
+		Rule: &rule.ID, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef, Event: &ev.ID,
+		Payload: ev.Payload, Condition: "all", Conditions: rule.Conditions, Status: EnforcementStatusProcessed,
+	}}
+	f.params, f.perr = rules.ResolveParams(rule.ActionParams, rules.TemplateContext{
+		Event: evc, PackConfig: packConfig, RuleID: rule.ID, RuleRef: rule.Ref,
+	})
+	if f.perr == nil {
+		b, err := json.Marshal(f.params)
+		if err != nil {
+			return firing{}, fmt.Errorf("rule %s: resolved params: %w", rule.Ref, err)
+		}
+		f.enf.Config = b
+	}
+	var err error
+	f.action, err = ruleAction(ctx, db, &rule, sched)
+	return f, err
 }
 
 // ProcessEnforcement resolves an enforcement still `created` (written by a
@@ -127,7 +189,7 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 	var action *store.Action
 	if rule != nil {
 		var err error
-		if action, err = ruleAction(ctx, tx, rule, sched); err != nil {
+		if action, err = ruleAction(ctx, &tx.DB, rule, sched); err != nil {
 			return enf, nil, err
 		}
 	}
@@ -147,17 +209,17 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 // action without reading it in the transaction (the executor's metadata
 // cache); FireRule and ProcessEnforcement use it when present.
 type ActionLoader interface {
-	LoadAction(ctx context.Context, tx *store.Tx, id int64) (store.Action, error)
+	LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error)
 }
 
 // ruleAction is the rule's action, or nil when it has none any more.
-func ruleAction(ctx context.Context, tx *store.Tx, rule *store.Rule, sched Scheduler) (*store.Action, error) {
+func ruleAction(ctx context.Context, db *store.DB, rule *store.Rule, sched Scheduler) (*store.Action, error) {
 	if rule.Action == nil {
 		return nil, nil
 	}
-	load := tx.ActionGet
+	load := db.ActionGet
 	if l, ok := sched.(ActionLoader); ok {
-		load = func(ctx context.Context, id int64) (store.Action, error) { return l.LoadAction(ctx, tx, id) }
+		load = func(ctx context.Context, id int64) (store.Action, error) { return l.LoadAction(ctx, db, id) }
 	}
 	a, err := load(ctx, *rule.Action)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -173,14 +235,20 @@ func ruleAction(ctx context.Context, tx *store.Tx, rule *store.Rule, sched Sched
 // failure perr) as the rule's owner.
 func requestFor(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule store.Rule, action store.Action,
 	params map[string]any, perr error, sched Scheduler) (store.Execution, error) {
-	ex, err := RequestExecution(ctx, tx, NewExecution{
-		ActionRef: action.Ref, Action: &action, Params: params, ParamsError: perr, Enforcement: &enf.ID,
-		RuleRef: enf.RuleRef, TriggerRef: enf.TriggerRef, Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs, Schedule: sched,
-	})
+	r := ruleExecution(rule, enf.TriggerRef, action, params, perr)
+	r.Enforcement, r.Schedule = &enf.ID, sched
+	ex, err := RequestExecution(ctx, tx, r)
 	if err != nil {
 		return store.Execution{}, fmt.Errorf("rule %s: request execution: %w", rule.Ref, err)
 	}
 	return ex, nil
+}
+
+// ruleExecution is the request to run rule's action with params (or the
+// template failure perr), as the rule's owner.
+func ruleExecution(rule store.Rule, triggerRef string, action store.Action, params map[string]any, perr error) NewExecution {
+	return NewExecution{ActionRef: action.Ref, Action: &action, Params: params, ParamsError: perr,
+		RuleRef: rule.Ref, TriggerRef: triggerRef, Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs}
 }
 
 // decodeObject decodes a JSON object, keeping numbers exact; anything else

@@ -304,9 +304,10 @@ func TestOutboxLeaseLapseRedelivers(t *testing.T) {
 	require.Equal(t, "payload", ve.Field)
 }
 
-// A worker's ExecutionCompleted is written only when the executor needs it:
-// a retryable run, or one holding an admission slot.
-func TestOutboxCompletionOnlyWhenNeeded(t *testing.T) {
+// A worker's result is one fenced statement: a stale attempt writes nothing,
+// and ExecutionCompleted is written only when the executor needs it — a
+// retryable run, or one holding an admission slot.
+func TestExecutionFinishAttempt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := storetest.NewStore(t)
@@ -315,38 +316,54 @@ func TestOutboxCompletionOnlyWhenNeeded(t *testing.T) {
 	act, err := s.ActionUpsert(ctx, store.Action{Ref: "fixture.act", Pack: pack.ID, PackRef: "fixture", Label: "act",
 		Entrypoint: "act.sh", Enabled: true})
 	require.NoError(t, err)
-	plain, err := s.ExecutionInsert(ctx, store.NewExecution{Action: &act.ID, ActionRef: act.Ref})
-	require.NoError(t, err)
-	admitted, err := s.ExecutionInsert(ctx, store.NewExecution{Action: &act.ID, ActionRef: act.Ref})
-	require.NoError(t, err)
-	msg := store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.completed",
-		MessageType: "ExecutionCompleted", Payload: json.RawMessage(`{}`)}
-	enqueue := func(id int64, needed bool) bool {
-		var written bool
-		require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
-			if id == admitted.ID {
-				st, err := tx.AdmissionStateAcquire(ctx, act.ID, nil, 1)
-				if err != nil {
-					return err
-				}
-				if _, err := tx.AdmissionEnter(ctx, st.ID, id, "active"); err != nil {
-					return err
-				}
-			}
-			written, err = tx.OutboxEnqueueCompletion(ctx, msg, id, needed)
-			return err
-		}))
-		return written
+	running := func() store.Execution {
+		ex, err := s.ExecutionInsert(ctx, store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Status: "running"})
+		require.NoError(t, err)
+		return ex
 	}
-	count := func() int {
+	finish := func(ex store.Execution, fence int64, needed bool) error {
+		return s.ExecutionFinishAttempt(ctx, store.AttemptResult{ID: ex.ID, Fence: fence, Status: "failed",
+			Result: []byte(`{"succeeded":false}`), Needed: needed,
+			Completed: store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.completed",
+				MessageType: "ExecutionCompleted", Payload: json.RawMessage(fmt.Sprintf(`{"execution_id":%d}`, ex.ID))}})
+	}
+	messages := func() int {
 		var n int
 		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n))
 		return n
 	}
-	require.False(t, enqueue(plain.ID, false), "plain completion written")
-	require.Equal(t, 0, count())
-	require.True(t, enqueue(plain.ID, true), "retryable completion not written")
-	require.Equal(t, 1, count())
-	require.True(t, enqueue(admitted.ID, false), "completion holding an admission slot not written")
-	require.Equal(t, 2, count())
+
+	stale := running()
+	require.ErrorIs(t, finish(stale, stale.Fence+1, true), domain.ErrConflict)
+	got, err := s.ExecutionGet(ctx, stale.ID)
+	require.NoError(t, err)
+	require.Equal(t, "running", got.Status, "a stale attempt wrote its result")
+	require.Equal(t, 0, messages())
+
+	plain := running()
+	require.NoError(t, finish(plain, plain.Fence, false))
+	got, err = s.ExecutionGet(ctx, plain.ID)
+	require.NoError(t, err)
+	require.Equal(t, "failed", got.Status)
+	require.JSONEq(t, `{"succeeded":false}`, string(got.Result))
+	require.Equal(t, plain.Fence, *got.ResultFence)
+	require.Nil(t, got.LeaseExpiresAt)
+	require.Equal(t, 0, messages(), "a completion nobody acts on was written")
+	require.ErrorIs(t, finish(plain, plain.Fence, false), domain.ErrConflict, "a second result was accepted")
+
+	retryable := running()
+	require.NoError(t, finish(retryable, retryable.Fence, true))
+	require.Equal(t, 1, messages(), "a retryable completion was not written")
+
+	admitted := running()
+	require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+		st, err := tx.AdmissionStateAcquire(ctx, act.ID, nil, 1)
+		if err != nil {
+			return err
+		}
+		_, err = tx.AdmissionEnter(ctx, st.ID, admitted.ID, "active")
+		return err
+	}))
+	require.NoError(t, finish(admitted, admitted.Fence, false))
+	require.Equal(t, 2, messages(), "the completion of an execution holding an admission slot was not written")
 }

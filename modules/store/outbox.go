@@ -4,12 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/attune-system/attune/db/dbsqlc"
 	"github.com/attune-system/attune/modules/domain"
@@ -51,41 +48,13 @@ func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
 // if and only if the state change it announces commits. It is defined on Tx
 // alone so that a message can never be written outside one.
 func (t *Tx) OutboxEnqueue(ctx context.Context, m NewOutboxMessage) (OutboxMessage, error) {
-	msg, _, err := t.outboxEnqueue(ctx, m, func(at *time.Time) (dbsqlc.Outbox, error) {
-		return t.q.OutboxInsert(ctx, t.db, dbsqlc.OutboxInsertParams{
-			Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,
-			Payload: m.Payload, AvailableAt: at,
-		})
-	})
-	return msg, err
-}
-
-// OutboxEnqueueCompletion records a worker's ExecutionCompleted m for
-// execution executionID only when the executor has something to do with it:
-// needed (the run may be retried) or the execution holds an admission slot.
-// written is false when no message was needed. Skipping it spares every
-// plain completion an outbox row, a delivery and a handler transaction.
-func (t *Tx) OutboxEnqueueCompletion(ctx context.Context, m NewOutboxMessage, executionID int64, needed bool) (written bool, err error) {
-	_, written, err = t.outboxEnqueue(ctx, m, func(at *time.Time) (dbsqlc.Outbox, error) {
-		return t.q.OutboxInsertCompletionIfNeeded(ctx, t.db, dbsqlc.OutboxInsertCompletionIfNeededParams{
-			Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,
-			Payload: m.Payload, AvailableAt: at, Needed: needed, ExecutionID: executionID,
-		})
-	})
-	return written, err
-}
-
-// outboxEnqueue validates m, inserts it with insert (given the visibility
-// time) and, for a message due now, hands it to the commit hook. An insert
-// that returns no row wrote nothing (written false, no error).
-func (t *Tx) outboxEnqueue(ctx context.Context, m NewOutboxMessage, insert func(at *time.Time) (dbsqlc.Outbox, error)) (OutboxMessage, bool, error) {
 	switch {
 	case m.Exchange == "":
-		return OutboxMessage{}, false, domain.NewValidationError("exchange", "must not be empty")
+		return OutboxMessage{}, domain.NewValidationError("exchange", "must not be empty")
 	case m.MessageType == "":
-		return OutboxMessage{}, false, domain.NewValidationError("message_type", "must not be empty")
+		return OutboxMessage{}, domain.NewValidationError("message_type", "must not be empty")
 	case !json.Valid(m.Payload):
-		return OutboxMessage{}, false, domain.NewValidationError("payload", "must be valid JSON")
+		return OutboxMessage{}, domain.NewValidationError("payload", "must be valid JSON")
 	}
 	var at *time.Time
 	due := m.AvailableAt.IsZero()
@@ -95,18 +64,18 @@ func (t *Tx) outboxEnqueue(ctx context.Context, m NewOutboxMessage, insert func(
 		reserved := time.Now().Add(t.reserve)
 		at = &reserved
 	}
-	row, err := insert(at)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return OutboxMessage{}, false, nil
-	}
+	row, err := t.q.OutboxInsert(ctx, t.db, dbsqlc.OutboxInsertParams{
+		Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,
+		Payload: m.Payload, AvailableAt: at,
+	})
 	if err != nil {
-		return OutboxMessage{}, false, interpretError(err, "enqueue outbox message")
+		return OutboxMessage{}, interpretError(err, "enqueue outbox message")
 	}
 	msg := outboxFromRow(row)
 	if due && t.pending != nil {
 		*t.pending = append(*t.pending, msg)
 	}
-	return msg, true, nil
+	return msg, nil
 }
 
 // OutboxClaimBatch claims up to limit due messages for this relay and hides

@@ -75,3 +75,27 @@ func (t *Tx) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	return nil
 }
+
+// oneShot gives a statement that is its own transaction — several rows and
+// an outbox message written by one data-modifying WITH — InTx's outbox
+// contract: the message is hidden from polling relays for the commit hook's
+// reserve, and handed to the hook once the statement has committed.
+type oneShot struct{ hook *outboxHook }
+
+func (s *Store) oneShot() oneShot { return oneShot{hook: s.outboxHook.Load()} }
+
+// availableAt is the visibility time for a message due now (nil: now).
+func (o oneShot) availableAt() *time.Time {
+	if o.hook == nil || o.hook.reserve <= 0 {
+		return nil
+	}
+	at := time.Now().Add(o.hook.reserve)
+	return &at
+}
+
+// committed hands the committed message m to the commit hook.
+func (o oneShot) committed(m OutboxMessage) {
+	if o.hook != nil {
+		o.hook.fn([]OutboxMessage{m})
+	}
+}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -31,17 +30,12 @@ func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMess
 	case len(msg.Payload) == 0 || msg.Payload[0] != '{':
 		return Event{}, false, domain.NewValidationError("message", "payload must be a JSON object")
 	}
-	hook := s.outboxHook.Load()
-	var at *time.Time
-	if hook != nil && hook.reserve > 0 {
-		reserved := time.Now().Add(hook.reserve)
-		at = &reserved
-	}
+	one := s.oneShot()
 	row, err := s.q.WebhookEventIngest(ctx, s.pool, dbsqlc.WebhookEventIngestParams{
 		TriggerID: log.TriggerID, WebhookKey: &log.WebhookKey, TriggerRef: e.TriggerRef, Config: e.Config,
 		Payload: e.Payload, SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey,
 		Exchange: msg.Exchange, RoutingKey: msg.RoutingKey, MessageType: msg.MessageType, Message: msg.Payload,
-		AvailableAt: at, SourceIp: log.SourceIP, UserAgent: log.UserAgent, PayloadSizeBytes: log.PayloadSizeBytes,
+		AvailableAt: one.availableAt(), SourceIp: log.SourceIP, UserAgent: log.UserAgent, PayloadSizeBytes: log.PayloadSizeBytes,
 		Headers: log.Headers, StatusCode: log.StatusCode, ProcessingTimeMs: log.ProcessingTimeMS,
 		HmacVerified: log.HMACVerified, IpAllowed: log.IPAllowed,
 	})
@@ -54,10 +48,8 @@ func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMess
 	trig := log.TriggerID
 	ev = Event{ID: row.EventID, Trigger: &trig, TriggerRef: e.TriggerRef, Config: e.Config, Payload: e.Payload,
 		SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey, Created: row.EventCreated}
-	if hook != nil {
-		hook.fn([]OutboxMessage{{ID: row.OutboxID, Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
-			MessageType: msg.MessageType, Payload: row.OutboxPayload, Created: row.OutboxCreated,
-			AvailableAt: row.OutboxAvailableAt}})
-	}
+	one.committed(OutboxMessage{ID: row.OutboxID, Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
+		MessageType: msg.MessageType, Payload: row.OutboxPayload, Created: row.OutboxCreated,
+		AvailableAt: row.OutboxAvailableAt})
 	return ev, true, nil
 }

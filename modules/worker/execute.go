@@ -170,25 +170,19 @@ func (m *Module) complete(r *run, status string, result map[string]any) {
 func (m *Module) writeResult(r *run, status string, body []byte) error {
 	ctx, cancel := context.WithTimeout(m.life, 10*time.Second)
 	defer cancel()
-	return m.d.Store.InTx(ctx, func(tx *store.Tx) error {
-		ex, err := tx.ExecutionUpdateStatus(ctx, store.StatusUpdate{
-			ID: r.ex.ID, Fence: r.ex.Fence, From: []string{"running", "canceling"}, To: status, Result: body,
-		})
-		if err != nil {
-			return err
-		}
-		// The executor acts on a completion only to retry the run or to
-		// release its admission slot; otherwise no message is written.
-		payload, err := json.Marshal(pipeline.ExecutionCompleted{
-			ExecutionID: ex.ID, ActionRef: ex.ActionRef, Status: status, CompletedAt: time.Now().UTC(),
-		})
-		if err != nil {
-			return err
-		}
-		_, err = tx.OutboxEnqueueCompletion(ctx, store.NewOutboxMessage{
-			Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionCompleted,
-			MessageType: pipeline.TypeExecutionCompleted, Payload: payload,
-		}, ex.ID, pipeline.MayRetry(ex))
+	// The executor acts on a completion only to retry the run or to
+	// release its admission slot; otherwise no message is written.
+	payload, err := json.Marshal(pipeline.ExecutionCompleted{
+		ExecutionID: r.ex.ID, ActionRef: r.ex.ActionRef, Status: status, CompletedAt: time.Now().UTC(),
+	})
+	if err != nil {
 		return err
+	}
+	done := r.ex
+	done.Status = status
+	return m.d.Store.ExecutionFinishAttempt(ctx, store.AttemptResult{
+		ID: r.ex.ID, Fence: r.ex.Fence, Status: status, Result: body, Needed: pipeline.MayRetry(done),
+		Completed: store.NewOutboxMessage{Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionCompleted,
+			MessageType: pipeline.TypeExecutionCompleted, Payload: payload},
 	})
 }
