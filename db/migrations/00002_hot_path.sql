@@ -8,11 +8,12 @@
 --    a finished execution no longer touches them. Lists page by id, served
 --    by the primary keys; nothing orders or filters by `created` through
 --    these indexes.
--- 2. metadata_version counts committed changes to what rule firing reads
---    (rules, actions, policies, runtimes). Executors cache those rows and
---    read the counter with each event, in the same statement, so a cache is
---    used only while nothing it holds has changed: a rule disabled and
---    committed before an event is read is never fired by it.
+-- 2. metadata_version counts committed changes to what rule firing and a
+--    launch read (rules, actions, policies, runtimes, keys). Executors cache
+--    those rows and read the counter with each event, in the same
+--    statement; workers read it while they claim. A cache is used only while
+--    nothing it holds has changed: a rule disabled and committed before an
+--    event is read is never fired by it.
 -- 3. The notification gate is a PL/pgSQL function (its query plan is kept
 --    per session) instead of an SQL function, which PostgreSQL parsed and
 --    planned again on every call — from every row trigger, four or more
@@ -58,6 +59,8 @@ CREATE TRIGGER action_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNC
 CREATE TRIGGER policy_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policy
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
 CREATE TRIGGER runtime_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON runtime
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
+CREATE TRIGGER key_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON key
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
 
 -- +goose StatementBegin
@@ -108,6 +111,7 @@ CREATE OR REPLACE FUNCTION attune_notify_wanted() RETURNS boolean LANGUAGE sql S
 $$;
 -- +goose StatementEnd
 
+DROP TRIGGER IF EXISTS key_metadata_version ON key;
 DROP TRIGGER IF EXISTS runtime_metadata_version ON runtime;
 DROP TRIGGER IF EXISTS policy_metadata_version ON policy;
 DROP TRIGGER IF EXISTS action_metadata_version ON action;

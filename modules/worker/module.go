@@ -50,8 +50,10 @@ type Module struct {
 	runtimes []string
 	sem      chan struct{}
 
-	mu      sync.Mutex
-	runs    map[int64]*run
+	mu   sync.Mutex
+	runs map[int64]*run
+	// launch caches launch inputs per metadata version (prefetch.go).
+	launch  launchCache
 	cancels *pendingCancels
 
 	dispatchC, cancelC bus.Consumer

@@ -219,3 +219,37 @@ func TestRuleAndTriggerEnvironment(t *testing.T) {
 		require.Equal(t, tc.want, result(t, ex)["stdout"], tc.name)
 	}
 }
+
+// Launch inputs are cached per metadata version: a key added or changed, or
+// an action changed, after a launch applies to the very next one.
+func TestLaunchSeesMetadataChanges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	act := e.action("cached", "#!/bin/sh\nread -r p\nprintf '%s' \"$p\"\n", nil)
+	params := func() map[string]any {
+		t.Helper()
+		ex := e.run(act, nil)
+		require.Equal(t, "completed", ex.Status, "%s", ex.Result)
+		var p map[string]any
+		require.NoError(t, json.Unmarshal([]byte(result(t, ex)["stdout"].(string)), &p))
+		return p
+	}
+	require.NotContains(t, params(), "greeting")
+	ref := "system.greeting_" + randHex(4)
+	_, err := e.st.KeyInsert(ctx, store.NewKey{Ref: ref, OwnerType: store.KeyOwnerSystem, Name: "greeting",
+		Value: json.RawMessage(`"hello"`)})
+	require.NoError(t, err)
+	require.Equal(t, "hello", params()["greeting"], "a new key missed by the next launch")
+	_, err = e.st.KeyUpdate(ctx, ref, "greeting", false, nil, json.RawMessage(`"bonjour"`))
+	require.NoError(t, err)
+	require.Equal(t, "bonjour", params()["greeting"], "a changed key missed by the next launch")
+
+	// The action now takes its parameters as dotenv: the next launch says so.
+	act.ParameterFormat = "dotenv"
+	act, err = e.st.ActionUpsert(ctx, act)
+	require.NoError(t, err)
+	ex := e.run(act, nil)
+	require.Equal(t, "completed", ex.Status, "%s", ex.Result)
+	require.Contains(t, result(t, ex)["stdout"], "greeting=", "an action change missed by the next launch")
+}

@@ -18,6 +18,12 @@ func (m *Module) loadKeys(ctx context.Context, packRef, actionRef string) (map[s
 	if err != nil {
 		return nil, nil, fmt.Errorf("load keys: %w", err)
 	}
+	return m.decodeKeys(keys)
+}
+
+// decodeKeys merges stored keys into parameter values (decrypting secret
+// ones) and lists the secret values to mask.
+func (m *Module) decodeKeys(keys []store.Key) (map[string]any, []string, error) {
 	vals := make(map[string]any, len(keys))
 	var secrets []string
 	for _, k := range keys {

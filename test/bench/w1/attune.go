@@ -41,7 +41,13 @@ func benchAttune(o options, topo string, after func(api string, pid int)) (row, 
 	if err != nil {
 		return row{}, err
 	}
-	defer drop()
+	if os.Getenv("W1_KEEP") != "" {
+		// W1_KEEP keeps the databases and the work directory (logs) of a run
+		// for investigation, e.g. stage latencies from the rows' times.
+		fmt.Fprintf(os.Stderr, "w1: %s database kept: %s\n", topo, dsn)
+	} else {
+		defer drop()
+	}
 	dir := filepath.Join(o.work, topo)
 	result := filepath.Join(dir, "result.txt")
 	amqp, prefix := "", ""

@@ -68,7 +68,9 @@ func run(o options) error {
 	if o.work, err = os.MkdirTemp("", "attune-w1-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(o.work)
+	if os.Getenv("W1_KEEP") == "" {
+		defer os.RemoveAll(o.work)
+	}
 	floor, err := buildTool(o, "floor")
 	if err != nil {
 		return err
