@@ -172,30 +172,11 @@ ON CONFLICT (original_execution, retry_count) WHERE original_execution IS NOT NU
 RETURNING *;
 
 -- name: ExecutionWorkerPickLeastLoaded :one
--- Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
--- actions, and (when runtime_names is non-empty) listing one of those names in
--- capabilities.runtimes (case-insensitive). Least loaded first; ties are
--- broken at random so idle workers share the work instead of the lowest id
--- taking everything. The count stops at 64 (six times the default
--- concurrency cap): past that a worker is saturated and its exact backlog no
--- longer matters, while counting a backlog of thousands made each placement
--- cost more the busier the system was (0.3–0.4 ms per placement measured
--- with 2,000 queued).
-SELECT w.id,
-       (SELECT count(*) FROM (SELECT 1 FROM execution e
-        WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 64) AS active)::bigint AS load
-FROM worker w
-WHERE w.status = 'active' AND NOT w.cordoned
-  AND w.worker_role IN ('action', 'hybrid')
-  AND w.last_heartbeat > now() - make_interval(secs => @stale_after_seconds::float8)
-  AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
-  AND (cardinality(@runtime_names::text[]) = 0 OR EXISTS (
-        SELECT 1
-        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
-                                            THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
-        WHERE lower(r.name) = ANY(@runtime_names::text[])))
-ORDER BY load, random()
-LIMIT 1;
+-- The least-loaded eligible worker for runtime_names (attune_pick_worker,
+-- migration 00002); no row when none is eligible.
+SELECT p.worker_id::bigint AS worker_id
+FROM (SELECT attune_pick_worker(@stale_after_seconds::float8, @runtime_names::text[]) AS worker_id) p
+WHERE p.worker_id IS NOT NULL;
 
 -- name: ExecutionListVisible :many
 -- API list: newest first (id DESC, served by the primary key), offset pages

@@ -278,36 +278,42 @@ func (q *Queries) EnforcementUpdateStatus(ctx context.Context, db DBTX, arg Enfo
 }
 
 const ruleFireScheduled = `-- name: RuleFireScheduled :one
-WITH enf AS (
+WITH pick AS (
+    SELECT attune_pick_worker($1::float8, $2::text[]) AS worker
+), enf AS (
     INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
-    VALUES ($1, $2, $3, $4::jsonb, $5, 'processed', now(),
-            coalesce($6::jsonb, '{}'), 'all', coalesce($7::jsonb, '[]'))
+    SELECT $3, $4, $5, $6::jsonb, $7, 'processed', now(),
+           coalesce($8::jsonb, '{}'), 'all', coalesce($9::jsonb, '[]')
+    FROM pick WHERE pick.worker IS NOT NULL
     ON CONFLICT ON CONSTRAINT enforcement_rule_event_uniq DO NOTHING
     RETURNING enforcement.id
 ), ex AS (
     INSERT INTO execution (action, action_ref, config, env_vars, enforcement, executor, permission_set_refs,
                            status, worker, timeout_seconds, workflow_def, retry_count, max_retries)
-    SELECT $8, $9, $10::jsonb, '{}', enf.id,
-           coalesce($11::bigint,
-                    CASE WHEN $12::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
-           coalesce($13::text[], '{}'), 'scheduled', $14,
-           $15, $16, 0, $17
-    FROM enf
-    RETURNING execution.id, execution.fence
+    SELECT $10, $11, $12::jsonb, '{}', enf.id,
+           coalesce($13::bigint,
+                    CASE WHEN $14::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
+           coalesce($15::text[], '{}'), 'scheduled', pick.worker,
+           $16, $17, 0, $18
+    FROM enf CROSS JOIN pick
+    RETURNING execution.id, execution.fence, execution.worker
 ), ob AS (
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $18, $19, $20,
-           $21::jsonb || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence),
-           coalesce($22::timestamptz, now())
+    SELECT $19, $20::text || ex.worker::text, $21,
+           $22::jsonb || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence, 'worker_id', ex.worker),
+           coalesce($23::timestamptz, now())
     FROM ex
-    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+    RETURNING outbox.id, outbox.routing_key, outbox.payload, outbox.created, outbox.available_at
 )
-SELECT enf.id AS enforcement_id, ex.id AS execution_id, ex.fence, ob.id AS outbox_id, ob.payload AS outbox_payload,
+SELECT coalesce(pick.worker, 0)::bigint AS worker, enf.id AS enforcement_id, ex.id AS execution_id, ex.fence,
+       ob.id AS outbox_id, ob.routing_key AS outbox_routing_key, ob.payload AS outbox_payload,
        ob.created AS outbox_created, ob.available_at AS outbox_available_at
-FROM enf CROSS JOIN ex CROSS JOIN ob
+FROM pick LEFT JOIN enf ON true LEFT JOIN ex ON true LEFT JOIN ob ON true
 `
 
 type RuleFireScheduledParams struct {
+	StaleAfterSeconds float64         `json:"stale_after_seconds"`
+	RuntimeNames      []string        `json:"runtime_names"`
 	Rule              *int64          `json:"rule"`
 	RuleRef           string          `json:"rule_ref"`
 	TriggerRef        string          `json:"trigger_ref"`
@@ -321,35 +327,40 @@ type RuleFireScheduledParams struct {
 	Executor          *int64          `json:"executor"`
 	AsSystem          bool            `json:"as_system"`
 	PermissionSetRefs []string        `json:"permission_set_refs"`
-	Worker            *int64          `json:"worker"`
 	TimeoutSeconds    *int32          `json:"timeout_seconds"`
 	WorkflowDef       *int64          `json:"workflow_def"`
 	MaxRetries        int32           `json:"max_retries"`
 	Exchange          string          `json:"exchange"`
-	RoutingKey        string          `json:"routing_key"`
+	RoutingKeyPrefix  string          `json:"routing_key_prefix"`
 	MessageType       string          `json:"message_type"`
 	Message           json.RawMessage `json:"message"`
 	AvailableAt       *time.Time      `json:"available_at"`
 }
 
 type RuleFireScheduledRow struct {
-	EnforcementID     int64           `json:"enforcement_id"`
-	ExecutionID       int64           `json:"execution_id"`
-	Fence             int64           `json:"fence"`
-	OutboxID          int64           `json:"outbox_id"`
+	Worker            int64           `json:"worker"`
+	EnforcementID     *int64          `json:"enforcement_id"`
+	ExecutionID       *int64          `json:"execution_id"`
+	Fence             *int64          `json:"fence"`
+	OutboxID          *int64          `json:"outbox_id"`
+	OutboxRoutingKey  *string         `json:"outbox_routing_key"`
 	OutboxPayload     json.RawMessage `json:"outbox_payload"`
-	OutboxCreated     time.Time       `json:"outbox_created"`
-	OutboxAvailableAt time.Time       `json:"outbox_available_at"`
+	OutboxCreated     *time.Time      `json:"outbox_created"`
+	OutboxAvailableAt *time.Time      `json:"outbox_available_at"`
 }
 
 // The common rule firing in one statement (one round trip and commit
-// instead of six): the enforcement, already processed; its execution,
-// already scheduled on @worker; and the dispatch message (@message with the
-// execution's id and fence added). The caller has resolved the parameters,
-// checked that no policy governs the action and picked the worker. No row:
-// this (rule, event) already has an enforcement, so nothing was written.
+// instead of seven): the worker choice (attune_pick_worker), the
+// enforcement, already processed; its execution, already scheduled on that
+// worker; and the dispatch message (@message with the execution's id, fence
+// and worker added, routed to @routing_key_prefix || worker). The caller
+// has resolved the parameters and checked that no policy governs the
+// action. worker 0: none is eligible, nothing was written. No enforcement
+// id: this (rule, event) already has an enforcement, nothing was written.
 func (q *Queries) RuleFireScheduled(ctx context.Context, db DBTX, arg RuleFireScheduledParams) (RuleFireScheduledRow, error) {
 	row := db.QueryRow(ctx, ruleFireScheduled,
+		arg.StaleAfterSeconds,
+		arg.RuntimeNames,
 		arg.Rule,
 		arg.RuleRef,
 		arg.TriggerRef,
@@ -363,22 +374,23 @@ func (q *Queries) RuleFireScheduled(ctx context.Context, db DBTX, arg RuleFireSc
 		arg.Executor,
 		arg.AsSystem,
 		arg.PermissionSetRefs,
-		arg.Worker,
 		arg.TimeoutSeconds,
 		arg.WorkflowDef,
 		arg.MaxRetries,
 		arg.Exchange,
-		arg.RoutingKey,
+		arg.RoutingKeyPrefix,
 		arg.MessageType,
 		arg.Message,
 		arg.AvailableAt,
 	)
 	var i RuleFireScheduledRow
 	err := row.Scan(
+		&i.Worker,
 		&i.EnforcementID,
 		&i.ExecutionID,
 		&i.Fence,
 		&i.OutboxID,
+		&i.OutboxRoutingKey,
 		&i.OutboxPayload,
 		&i.OutboxCreated,
 		&i.OutboxAvailableAt,

@@ -1135,21 +1135,9 @@ func (q *Queries) ExecutionUpdateStatus(ctx context.Context, db DBTX, arg Execut
 }
 
 const executionWorkerPickLeastLoaded = `-- name: ExecutionWorkerPickLeastLoaded :one
-SELECT w.id,
-       (SELECT count(*) FROM (SELECT 1 FROM execution e
-        WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 64) AS active)::bigint AS load
-FROM worker w
-WHERE w.status = 'active' AND NOT w.cordoned
-  AND w.worker_role IN ('action', 'hybrid')
-  AND w.last_heartbeat > now() - make_interval(secs => $1::float8)
-  AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
-  AND (cardinality($2::text[]) = 0 OR EXISTS (
-        SELECT 1
-        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
-                                            THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
-        WHERE lower(r.name) = ANY($2::text[])))
-ORDER BY load, random()
-LIMIT 1
+SELECT p.worker_id::bigint AS worker_id
+FROM (SELECT attune_pick_worker($1::float8, $2::text[]) AS worker_id) p
+WHERE p.worker_id IS NOT NULL
 `
 
 type ExecutionWorkerPickLeastLoadedParams struct {
@@ -1157,23 +1145,11 @@ type ExecutionWorkerPickLeastLoadedParams struct {
 	RuntimeNames      []string `json:"runtime_names"`
 }
 
-type ExecutionWorkerPickLeastLoadedRow struct {
-	ID   int64 `json:"id"`
-	Load int64 `json:"load"`
-}
-
-// Eligible workers: active, fresh heartbeat, not cordoned, healthy, running
-// actions, and (when runtime_names is non-empty) listing one of those names in
-// capabilities.runtimes (case-insensitive). Least loaded first; ties are
-// broken at random so idle workers share the work instead of the lowest id
-// taking everything. The count stops at 64 (six times the default
-// concurrency cap): past that a worker is saturated and its exact backlog no
-// longer matters, while counting a backlog of thousands made each placement
-// cost more the busier the system was (0.3–0.4 ms per placement measured
-// with 2,000 queued).
-func (q *Queries) ExecutionWorkerPickLeastLoaded(ctx context.Context, db DBTX, arg ExecutionWorkerPickLeastLoadedParams) (ExecutionWorkerPickLeastLoadedRow, error) {
+// The least-loaded eligible worker for runtime_names (attune_pick_worker,
+// migration 00002); no row when none is eligible.
+func (q *Queries) ExecutionWorkerPickLeastLoaded(ctx context.Context, db DBTX, arg ExecutionWorkerPickLeastLoadedParams) (int64, error) {
 	row := db.QueryRow(ctx, executionWorkerPickLeastLoaded, arg.StaleAfterSeconds, arg.RuntimeNames)
-	var i ExecutionWorkerPickLeastLoadedRow
-	err := row.Scan(&i.ID, &i.Load)
-	return i, err
+	var worker_id int64
+	err := row.Scan(&worker_id)
+	return worker_id, err
 }

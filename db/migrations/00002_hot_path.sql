@@ -89,8 +89,43 @@ CREATE TRIGGER execution_notify_status AFTER UPDATE OF status ON execution
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND attune_notify_wanted())
     EXECUTE FUNCTION notify_execution_change();
 
+-- attune_pick_worker is the scheduler's choice of worker, shared by the
+-- executor's placement query and the one-statement rule firing: eligible
+-- workers are active, fresh (heartbeat within stale_after_seconds), not
+-- cordoned, healthy or degraded, run actions and, when runtime_names is
+-- non-empty, list one of those names (lowercase) in capabilities.runtimes.
+-- Least loaded first, ties at random so idle workers share the work. The
+-- load count stops at 64 (six times the default concurrency cap): past that
+-- a worker is saturated and its exact backlog no longer matters, while
+-- counting a backlog of thousands made each placement cost more the busier
+-- the system was. PL/pgSQL, so the plan is kept per session. NULL: none.
+-- +goose StatementBegin
+CREATE FUNCTION attune_pick_worker(stale_after_seconds float8, runtime_names text[]) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (
+        SELECT w.id
+        FROM worker w
+        WHERE w.status = 'active' AND NOT w.cordoned
+          AND w.worker_role IN ('action', 'hybrid')
+          AND w.last_heartbeat > now() - make_interval(secs => stale_after_seconds)
+          AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
+          AND (cardinality(runtime_names) = 0 OR EXISTS (
+                SELECT 1
+                FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
+                                                    THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
+                WHERE lower(r.name) = ANY(runtime_names)))
+        ORDER BY (SELECT count(*) FROM (SELECT 1 FROM execution e
+                  WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 64) AS active),
+                 random()
+        LIMIT 1);
+END;
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
 
+DROP FUNCTION IF EXISTS attune_pick_worker(float8, text[]);
 DROP TRIGGER execution_notify_status ON execution;
 CREATE TRIGGER execution_notify_status AFTER UPDATE OF status ON execution
     FOR EACH ROW EXECUTE FUNCTION notify_execution_change();

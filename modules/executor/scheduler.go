@@ -71,17 +71,28 @@ func (p newPlacer) LoadAction(ctx context.Context, db *store.DB, id int64) (stor
 	return p.meta.LoadAction(ctx, db, id)
 }
 
-// Pick places an execution of an action no policy governs before its row
-// is written; with a policy, admission needs the row first.
-func (p newPlacer) Pick(ctx context.Context, db *store.DB, action store.Action) (int64, error) {
+// InlineTarget implements pipeline.InlinePlacer: an action no policy
+// governs may be placed by the statement that writes its execution; with a
+// policy, admission needs the row first.
+func (p newPlacer) InlineTarget(ctx context.Context, db *store.DB, action store.Action) (store.FireTarget, bool, error) {
 	if governed, err := p.meta.governed(ctx, db, action); err != nil || governed {
-		return 0, err
+		return store.FireTarget{}, false, err
 	}
 	names, err := p.meta.runtimeNames(ctx, db, action)
 	if err != nil {
+		return store.FireTarget{}, false, err
+	}
+	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter}, true, nil
+}
+
+// Pick places an execution of an action no policy governs before its row
+// is written; with a policy, admission needs the row first.
+func (p newPlacer) Pick(ctx context.Context, db *store.DB, action store.Action) (int64, error) {
+	target, ok, err := p.InlineTarget(ctx, db, action)
+	if err != nil || !ok {
 		return 0, err
 	}
-	pick, err := db.ExecutionWorkerPick(ctx, p.m.d.Config.WorkerStaleAfter, names)
+	pick, err := db.ExecutionWorkerPick(ctx, target.StaleAfter, target.RuntimeNames)
 	if errors.Is(err, domain.ErrNotFound) {
 		return 0, nil // Place waits for a worker with backoff
 	}
@@ -114,7 +125,7 @@ func (m *Module) place(ctx context.Context, tx *store.Tx, ex store.Execution, ac
 	if err != nil {
 		return err
 	}
-	m.log.Debug("execution scheduled", "execution_id", ex.ID, "worker_id", pick.WorkerID, "load", pick.Load)
+	m.log.Debug("execution scheduled", "execution_id", ex.ID, "worker_id", pick.WorkerID)
 	return pipeline.EnqueueDispatch(ctx, tx, sched)
 }
 

@@ -72,6 +72,16 @@ type Scheduler interface {
 	Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
 }
 
+// InlinePlacer is a Scheduler that can also have the statement writing a
+// new execution place it (FireRuleScheduled).
+type InlinePlacer interface {
+	Scheduler
+	// InlineTarget is where a new execution of action may be placed by its
+	// writing statement; ok is false when it may not (a policy governs the
+	// action: admission needs the row first).
+	InlineTarget(ctx context.Context, db *store.DB, action store.Action) (target store.FireTarget, ok bool, err error)
+}
+
 // RequestExecution creates an execution in tx. Valid parameters give a
 // `requested` execution with timeout and max_retries snapshotted and an
 // ExecutionRequested message (or, with r.Schedule, its placement); invalid ones (or r.ParamsError) give a `failed`

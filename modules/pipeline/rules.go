@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/domain"
@@ -83,14 +82,12 @@ func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.Event
 
 // FireRuleScheduled is FireRule's common case — the parameters resolve and
 // validate, no policy governs the action and a worker is eligible — written
-// in one statement (store.RuleFireScheduled) instead of a transaction of
-// six round trips. handled is false for every other case, with nothing
-// written: the caller then runs FireRule, which handles them all.
+// by one statement (store.RuleFireScheduled, which also picks the worker)
+// instead of a transaction of seven round trips. handled is false for every
+// other case, with nothing written: the caller then runs FireRule, which
+// handles them all.
 func FireRuleScheduled(ctx context.Context, st *store.Store, ev store.Event, evc rules.EventContext, rule store.Rule,
-	sched Scheduler) (res FireResult, handled bool, err error) {
-	if sched == nil {
-		return FireResult{}, false, nil
-	}
+	sched InlinePlacer) (res FireResult, handled bool, err error) {
 	f, err := prepareFiring(ctx, &st.DB, ev, evc, rule, sched)
 	if err != nil || f.action == nil || f.perr != nil {
 		return FireResult{}, false, err
@@ -100,28 +97,32 @@ func FireRuleScheduled(ctx context.Context, st *store.Store, ev store.Event, evc
 	if err != nil || failure != "" {
 		return FireResult{}, false, err
 	}
-	worker, err := sched.Pick(ctx, &st.DB, action)
-	if err != nil || worker == 0 {
+	target, ok, err := sched.InlineTarget(ctx, &st.DB, action)
+	if err != nil || !ok {
 		return FireResult{}, false, err
 	}
-	ne.Status, ne.Worker = StatusScheduled, &worker
-	// execution_id and fence are filled in by the statement.
-	msg, err := json.Marshal(ExecutionDispatch{WorkerID: worker, ActionRef: action.Ref, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef})
+	// execution_id, fence and worker_id are filled in by the statement.
+	msg, err := json.Marshal(ExecutionDispatch{ActionRef: action.Ref, RuleRef: rule.Ref, TriggerRef: ev.TriggerRef})
 	if err != nil {
 		return FireResult{}, false, err
 	}
-	fired, created, err := st.RuleFireScheduled(ctx, f.enf, ne, store.NewOutboxMessage{
-		Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionDispatch(strconv.FormatInt(worker, 10)),
+	fired, outcome, err := st.RuleFireScheduled(ctx, f.enf, ne, store.NewOutboxMessage{
+		Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionDispatch(""),
 		MessageType: TypeExecutionDispatch, Payload: msg,
-	})
-	if err != nil || !created {
-		return FireResult{}, true, err
+	}, target)
+	switch {
+	case err != nil:
+		return FireResult{}, false, err
+	case outcome == store.FireNoWorker:
+		return FireResult{}, false, nil // FireRule keeps it requested and retries
+	case outcome == store.FireDuplicate:
+		return FireResult{}, true, nil
 	}
 	enf := store.Enforcement{ID: fired.EnforcementID, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
 		Config: f.enf.Config, Event: f.enf.Event, Status: EnforcementStatusProcessed, Payload: f.enf.Payload,
 		Condition: f.enf.Condition, Conditions: f.enf.Conditions}
 	ex := store.Execution{ID: fired.ExecutionID, Action: ne.Action, ActionRef: ne.ActionRef, Config: ne.Config,
-		Enforcement: &enf.ID, Executor: ne.Executor, PermissionSetRefs: ne.PermissionSetRefs, Worker: ne.Worker,
+		Enforcement: &enf.ID, Executor: ne.Executor, PermissionSetRefs: ne.PermissionSetRefs, Worker: &fired.Worker,
 		Status: StatusScheduled, TimeoutSeconds: ne.TimeoutSeconds, MaxRetries: ne.MaxRetries, Fence: fired.Fence}
 	return FireResult{Enforcement: enf, Execution: &ex, Created: true}, true, nil
 }

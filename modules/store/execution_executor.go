@@ -134,8 +134,6 @@ func (d *DB) ExecutionInsertRetry(ctx context.Context, e NewExecution) (Executio
 // WorkerPick is the scheduler's choice of worker and its current load.
 type WorkerPick struct {
 	WorkerID int64
-	// Load counts the worker's scheduled, running and canceling executions.
-	Load int64
 }
 
 // ExecutionWorkerPick returns the least-loaded eligible worker: active,
@@ -149,7 +147,7 @@ func (d *DB) ExecutionWorkerPick(ctx context.Context, staleAfter time.Duration, 
 	if err != nil {
 		return WorkerPick{}, interpretError(err, "eligible worker")
 	}
-	return WorkerPick{WorkerID: row.ID, Load: row.Load}, nil
+	return WorkerPick{WorkerID: row}, nil
 }
 
 func executionsFromRows(rows []dbsqlc.Execution) []Execution {
