@@ -18,7 +18,7 @@ SELECT * FROM event WHERE id = @id;
 -- The event processor's read: the event and, from the same snapshot, the
 -- metadata_version its cached rules, actions, policies and runtimes must
 -- match.
-SELECT sqlc.embed(event), (SELECT m.version FROM metadata_version m)::bigint AS metadata_version
+SELECT sqlc.embed(event), coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
 FROM event WHERE event.id = @id;
 
 -- name: EventListPage :many

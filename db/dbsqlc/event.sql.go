@@ -90,7 +90,7 @@ func (q *Queries) EventGetByIdempotencyKey(ctx context.Context, db DBTX, arg Eve
 }
 
 const eventGetWithMetadataVersion = `-- name: EventGetWithMetadataVersion :one
-SELECT event.id, event.trigger, event.trigger_ref, event.config, event.payload, event.source, event.source_ref, event.rule, event.rule_ref, event.idempotency_key, event.created, (SELECT m.version FROM metadata_version m)::bigint AS metadata_version
+SELECT event.id, event.trigger, event.trigger_ref, event.config, event.payload, event.source, event.source_ref, event.rule, event.rule_ref, event.idempotency_key, event.created, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
 FROM event WHERE event.id = $1
 `
 

@@ -10,7 +10,7 @@ import (
 )
 
 const metadataVersionGet = `-- name: MetadataVersionGet :one
-SELECT version FROM metadata_version
+SELECT coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS version
 `
 
 // The count of committed changes to rules, actions, policies, runtimes and

@@ -31,12 +31,19 @@ CREATE INDEX event_trigger_ref_idx ON event (trigger_ref, id DESC);
 DROP INDEX execution_status_idx;
 CREATE INDEX execution_status_active_idx ON execution (status)
     WHERE status IN ('requested', 'scheduling', 'scheduled', 'running', 'canceling');
+-- The worker foreign key (ON DELETE SET NULL) loses its full index: attune
+-- never deletes worker rows (they are history), so only a manual DELETE
+-- pays a scan of execution for it.
 DROP INDEX execution_worker_status_idx;
 CREATE INDEX execution_worker_active_idx ON execution (worker, status)
     WHERE status IN ('scheduled', 'running', 'canceling');
 
--- One row; bumped in the writer's transaction, so the new value becomes
--- visible exactly when the change does.
+-- One row, bumped once by each transaction that changed any of those rows,
+-- at its commit (deferred constraint triggers): the new value becomes
+-- visible exactly when the change does, and the row is locked only for the
+-- instant before commit, so metadata writers neither queue behind each
+-- other for their whole transaction nor deadlock over it. A statement that
+-- changes no row bumps nothing.
 CREATE TABLE metadata_version (
     id      boolean PRIMARY KEY DEFAULT true CHECK (id),
     version bigint NOT NULL DEFAULT 0
@@ -46,21 +53,38 @@ INSERT INTO metadata_version DEFAULT VALUES;
 -- +goose StatementBegin
 CREATE FUNCTION bump_metadata_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE metadata_version SET version = version + 1;
+    -- Row triggers fire once per changed row; the transaction-local mark
+    -- makes the first one bump and the rest return.
+    IF current_setting('attune.metadata_bumped', true) IS DISTINCT FROM txid_current()::text THEN
+        PERFORM set_config('attune.metadata_bumped', txid_current()::text, true);
+        INSERT INTO metadata_version (id, version) VALUES (true, 1)
+        ON CONFLICT (id) DO UPDATE SET version = metadata_version.version + 1;
+    END IF;
     RETURN NULL;
 END;
 $$;
 -- +goose StatementEnd
 
-CREATE TRIGGER rule_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rule
+CREATE CONSTRAINT TRIGGER rule_metadata_version AFTER INSERT OR UPDATE OR DELETE ON rule
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_metadata_version();
+CREATE CONSTRAINT TRIGGER action_metadata_version AFTER INSERT OR UPDATE OR DELETE ON action
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_metadata_version();
+CREATE CONSTRAINT TRIGGER policy_metadata_version AFTER INSERT OR UPDATE OR DELETE ON policy
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_metadata_version();
+CREATE CONSTRAINT TRIGGER runtime_metadata_version AFTER INSERT OR UPDATE OR DELETE ON runtime
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_metadata_version();
+CREATE CONSTRAINT TRIGGER key_metadata_version AFTER INSERT OR UPDATE OR DELETE ON key
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_metadata_version();
+-- TRUNCATE has no row triggers (nor deferred ones); it bumps at once.
+CREATE TRIGGER rule_metadata_version_truncate AFTER TRUNCATE ON rule
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
-CREATE TRIGGER action_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON action
+CREATE TRIGGER action_metadata_version_truncate AFTER TRUNCATE ON action
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
-CREATE TRIGGER policy_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON policy
+CREATE TRIGGER policy_metadata_version_truncate AFTER TRUNCATE ON policy
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
-CREATE TRIGGER runtime_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON runtime
+CREATE TRIGGER runtime_metadata_version_truncate AFTER TRUNCATE ON runtime
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
-CREATE TRIGGER key_metadata_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON key
+CREATE TRIGGER key_metadata_version_truncate AFTER TRUNCATE ON key
     FOR EACH STATEMENT EXECUTE FUNCTION bump_metadata_version();
 
 -- +goose StatementBegin
@@ -146,6 +170,11 @@ CREATE OR REPLACE FUNCTION attune_notify_wanted() RETURNS boolean LANGUAGE sql S
 $$;
 -- +goose StatementEnd
 
+DROP TRIGGER IF EXISTS key_metadata_version_truncate ON key;
+DROP TRIGGER IF EXISTS runtime_metadata_version_truncate ON runtime;
+DROP TRIGGER IF EXISTS policy_metadata_version_truncate ON policy;
+DROP TRIGGER IF EXISTS action_metadata_version_truncate ON action;
+DROP TRIGGER IF EXISTS rule_metadata_version_truncate ON rule;
 DROP TRIGGER IF EXISTS key_metadata_version ON key;
 DROP TRIGGER IF EXISTS runtime_metadata_version ON runtime;
 DROP TRIGGER IF EXISTS policy_metadata_version ON policy;

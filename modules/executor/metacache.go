@@ -19,7 +19,10 @@ import (
 //
 // Entries are stored only under the version they were loaded after, and
 // only while the cache still holds that version, so data older than the
-// cache's version never lands in it.
+// cache's version never lands in it. Any other version empties the cache —
+// an older one too: after a restore or a failover to a standby that was
+// behind, the counter goes back and would otherwise reach values the cache
+// already holds with other data.
 type metaCache struct {
 	mu       sync.Mutex
 	version  int64
@@ -43,11 +46,11 @@ func (c *metaCache) reset(v int64) {
 	c.runtimes = map[int64][]string{}
 }
 
-// at returns the view for version v, moving the cache forward when v is
-// newer. A view of an older version still works; it just reads through.
+// at returns the view for version v, emptying the cache when it holds
+// another version.
 func (c *metaCache) at(v int64) *metaView {
 	c.mu.Lock()
-	if v > c.version {
+	if v != c.version {
 		c.reset(v)
 	}
 	c.mu.Unlock()

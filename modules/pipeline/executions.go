@@ -137,8 +137,6 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	return ex, EnqueueRequested(ctx, tx, ex, nil, 0, time.Time{})
 }
 
-// prepareParams applies schema defaults and validates. It returns the
-// parameters to store and the failure message ("" when valid).
 // executionRow is the `requested` row r asks for: parameters with schema
 // defaults, timeout, retries and permission sets snapshotted from action.
 // failure is why the parameters are invalid ("" when they are valid).
@@ -163,6 +161,8 @@ func executionRow(action store.Action, r NewExecution) (ne store.NewExecution, f
 	}, failure, nil
 }
 
+// prepareParams applies schema defaults and validates. It returns the
+// parameters to store and the failure message ("" when valid).
 func prepareParams(action store.Action, r NewExecution) (map[string]any, string) {
 	params := r.Params
 	if params == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,14 @@ func openCappedLog(dir, name string, limit int64) (*cappedLog, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("runner: create log dir %s: not a directory", dir)
 	}
-	return &cappedLog{dir: dir, path: filepath.Join(dir, name), limit: limit}, nil
+	l := &cappedLog{dir: dir, path: filepath.Join(dir, name), limit: limit}
+	// An earlier attempt of the same execution (re-dispatched after its
+	// worker was lost) may have left this file; it must not pass for this
+	// attempt's output. Removing a file that is not there costs a lookup.
+	if err := os.Remove(l.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("runner: remove old log file %s: %w", l.path, err)
+	}
+	return l, nil
 }
 
 // create makes the directory (0700) and the file (0600, truncated).

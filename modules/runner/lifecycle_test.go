@@ -224,6 +224,10 @@ func TestQuietStreamsLeaveNoLogFiles(t *testing.T) {
 	_, err := os.Stat(logs)
 	require.ErrorIs(t, err, os.ErrNotExist)
 
+	// A later attempt in the same directory that prints only to stderr:
+	// the earlier attempt's stdout log does not survive as its own.
+	require.NoError(t, os.MkdirAll(logs, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(logs, "stdout.log"), []byte("earlier attempt\n"), 0o600))
 	res = run(t, Spec{Path: script(t, "echo only-err >&2"), LogDir: logs})
 	require.Empty(t, res.StdoutLog)
 	require.Equal(t, filepath.Join(logs, "stderr.log"), res.StderrLog)

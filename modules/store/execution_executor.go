@@ -131,7 +131,7 @@ func (d *DB) ExecutionInsertRetry(ctx context.Context, e NewExecution) (Executio
 	return executionFromRow(row), true, nil
 }
 
-// WorkerPick is the scheduler's choice of worker and its current load.
+// WorkerPick is the scheduler's choice of worker.
 type WorkerPick struct {
 	WorkerID int64
 }

@@ -367,3 +367,74 @@ func TestExecutionFinishAttempt(t *testing.T) {
 	require.NoError(t, finish(admitted, admitted.Fence, false))
 	require.Equal(t, 2, messages(), "the completion of an execution holding an admission slot was not written")
 }
+
+// The one-statement rule firing picks the least-loaded eligible worker and
+// writes enforcement, scheduled execution and dispatch together — or, with
+// no eligible worker or for a (rule, event) already fired, nothing at all.
+func TestRuleFireScheduled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule := newRule(t, s, "fixture.fire")
+	pack, err := s.PackUpsert(ctx, store.Pack{Ref: "fixture", Label: "Fixture", Version: "1.0.0"})
+	require.NoError(t, err)
+	act, err := s.ActionUpsert(ctx, store.Action{Ref: "fixture.act", Pack: pack.ID, PackRef: "fixture", Label: "act",
+		Entrypoint: "act.sh", Enabled: true})
+	require.NoError(t, err)
+	fire := func(event int64, runtimes ...string) (store.FiredScheduled, store.FireOutcome) {
+		t.Helper()
+		f, out, err := s.RuleFireScheduled(ctx,
+			store.NewEnforcement{Rule: &rule, RuleRef: "fixture.fire", TriggerRef: "fixture.trig", Event: &event,
+				Config: json.RawMessage(`{"a":1}`)},
+			store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: json.RawMessage(`{"a":1,"b":2}`), AsSystem: true,
+				MaxRetries: 2},
+			store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
+				MessageType: "ExecutionDispatch", Payload: json.RawMessage(`{"action_ref":"fixture.act","rule_ref":"fixture.fire"}`)},
+			store.FireTarget{RuntimeNames: runtimes, StaleAfter: time.Minute})
+		require.NoError(t, err)
+		return f, out
+	}
+	count := func(sql string, args ...any) int {
+		var n int
+		require.NoError(t, s.Pool().QueryRow(ctx, sql, args...).Scan(&n))
+		return n
+	}
+
+	_, out := fire(1)
+	require.Equal(t, store.FireNoWorker, out)
+	require.Equal(t, 0, count(`SELECT count(*) FROM enforcement`), "no worker, yet an enforcement was written")
+
+	busy, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "busy", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	require.NoError(t, err)
+	idle, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "idle", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	require.NoError(t, err)
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: act.Ref, Status: "running", Worker: &busy.ID})
+	require.NoError(t, err)
+	_, out = fire(1, "python")
+	require.Equal(t, store.FireNoWorker, out, "a worker without the runtime was picked")
+
+	f, out := fire(1, "shell")
+	require.Equal(t, store.Fired, out)
+	require.Equal(t, idle.ID, f.Worker, "not the least-loaded worker")
+	ex, err := s.ExecutionGet(ctx, f.ExecutionID)
+	require.NoError(t, err)
+	require.Equal(t, "scheduled", ex.Status)
+	require.Equal(t, idle.ID, *ex.Worker)
+	require.Equal(t, f.EnforcementID, *ex.Enforcement)
+	require.Equal(t, f.Fence, ex.Fence)
+	require.EqualValues(t, 2, ex.MaxRetries)
+	require.JSONEq(t, `{"a":1,"b":2}`, string(ex.Config))
+	var routing string
+	var payload map[string]any
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT routing_key, payload FROM outbox`).Scan(&routing, &payload))
+	require.Equal(t, fmt.Sprintf("execution.dispatch.worker.%d", idle.ID), routing)
+	require.Equal(t, map[string]any{"action_ref": "fixture.act", "rule_ref": "fixture.fire",
+		"execution_id": float64(f.ExecutionID), "fence": float64(f.Fence), "worker_id": float64(idle.ID)}, payload)
+	require.Equal(t, 1, count(`SELECT count(*) FROM enforcement WHERE id = $1 AND status = 'processed' AND config = '{"a":1}'`, f.EnforcementID))
+
+	_, out = fire(1, "shell")
+	require.Equal(t, store.FireDuplicate, out)
+	require.Equal(t, 1, count(`SELECT count(*) FROM enforcement`))
+	require.Equal(t, 2, count(`SELECT count(*) FROM execution`))
+	require.Equal(t, 1, count(`SELECT count(*) FROM outbox`))
+}

@@ -20,8 +20,10 @@ type FireTarget struct {
 type FireOutcome int
 
 const (
+	// FireFailed goes with an error: nothing is known to be written.
+	FireFailed FireOutcome = iota
 	// Fired: enforcement, execution and dispatch were written.
-	Fired FireOutcome = iota
+	Fired
 	// FireDuplicate: (rule, event) already had an enforcement; nothing written.
 	FireDuplicate
 	// FireNoWorker: no worker was eligible; nothing written.
@@ -44,11 +46,11 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 	target FireTarget) (FiredScheduled, FireOutcome, error) {
 	switch {
 	case enf.Rule == nil || enf.Event == nil:
-		return FiredScheduled{}, 0, domain.NewValidationError("enforcement", "rule and event must be set")
+		return FiredScheduled{}, FireFailed, domain.NewValidationError("enforcement", "rule and event must be set")
 	case ex.Action == nil:
-		return FiredScheduled{}, 0, domain.NewValidationError("execution", "action must be set")
+		return FiredScheduled{}, FireFailed, domain.NewValidationError("execution", "action must be set")
 	case dispatch.Exchange == "" || dispatch.MessageType == "" || len(dispatch.Payload) == 0 || dispatch.Payload[0] != '{':
-		return FiredScheduled{}, 0, domain.NewValidationError("dispatch", "exchange, message_type and a JSON-object payload must be set")
+		return FiredScheduled{}, FireFailed, domain.NewValidationError("dispatch", "exchange, message_type and a JSON-object payload must be set")
 	}
 	one := s.oneShot()
 	row, err := s.q.RuleFireScheduled(ctx, s.pool, dbsqlc.RuleFireScheduledParams{
@@ -62,7 +64,7 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 		Message: dispatch.Payload, AvailableAt: one.availableAt(),
 	})
 	if err != nil {
-		return FiredScheduled{}, 0, interpretError(err, "fire rule "+enf.RuleRef)
+		return FiredScheduled{}, FireFailed, interpretError(err, "fire rule "+enf.RuleRef)
 	}
 	switch {
 	case row.Worker == 0:

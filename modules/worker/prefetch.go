@@ -70,7 +70,8 @@ type inputs struct {
 // by every committed change to actions, runtimes and keys), so a run of the
 // same action reads one counter instead of three tables. Entries are stored
 // only under the version read before loading them, and only while the cache
-// is still at it, so nothing older than the cache's version lands in it.
+// is still at it, so nothing older than the cache's version lands in it; any
+// other version (an older one too, after a restore or failover) empties it.
 type launchCache struct {
 	mu      sync.Mutex
 	version int64
@@ -84,7 +85,7 @@ func (m *Module) launchInputs(ctx context.Context, actionRef string) (inputs, er
 	v, verr := m.d.Store.MetadataVersion(ctx)
 	if verr == nil {
 		c.mu.Lock()
-		if v > c.version || c.entries == nil {
+		if v != c.version || c.entries == nil {
 			c.version, c.entries = v, map[string]inputs{}
 		}
 		in, ok := c.entries[actionRef]

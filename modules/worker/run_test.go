@@ -168,10 +168,10 @@ func TestEnvironmentAndToken(t *testing.T) {
 	// another way: it must verify, but it never appears in stdout.
 	require.Equal(t, "***", vars["ATTUNE_API_TOKEN"])
 
-	tokAct := e.action("tok", "#!/bin/sh\nprintf '%s' \"$ATTUNE_API_TOKEN\" > \"$ATTUNE_ARTIFACTS_DIR/tok-$ATTUNE_EXEC_ID\"\n", nil)
+	tokAct := e.action("tok", "#!/bin/sh\nprintf '%s' \"$ATTUNE_API_TOKEN\" > \"$ATTUNE_ARTIFACTS_DIR/tok\"\n", nil)
 	ex2 := e.run(tokAct, nil)
 	require.Equal(t, "completed", ex2.Status)
-	tok, err := os.ReadFile(filepath.Join(e.dataDir, "artifacts", fmt.Sprintf("tok-%d", ex2.ID)))
+	tok, err := os.ReadFile(filepath.Join(e.dataDir, "artifacts", fmt.Sprint(ex2.ID), "tok"))
 	require.NoError(t, err)
 	ti, err := security.NewTokenIssuer([]byte(e.secret), nil)
 	require.NoError(t, err)
