@@ -119,10 +119,12 @@ CREATE TRIGGER execution_notify_status AFTER UPDATE OF status ON execution
 -- cordoned, healthy or degraded, run actions and, when runtime_names is
 -- non-empty, list one of those names (lowercase) in capabilities.runtimes.
 -- Least loaded first, ties at random so idle workers share the work. The
--- load count stops at 64 (six times the default concurrency cap): past that
--- a worker is saturated and its exact backlog no longer matters, while
+-- load count stops at 32 (three times the default concurrency cap): past
+-- that a worker is saturated and its exact backlog no longer matters, while
 -- counting a backlog of thousands made each placement cost more the busier
--- the system was. PL/pgSQL, so the plan is kept per session. NULL: none.
+-- the system was (each counted row is a heap visit: 0.25 ms per placement
+-- with two workers and a 64-row cap under the W1 burst). PL/pgSQL, so the
+-- plan is kept per session. NULL: none.
 -- +goose StatementBegin
 CREATE FUNCTION attune_pick_worker(stale_after_seconds float8, runtime_names text[]) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -140,7 +142,7 @@ BEGIN
                                                     THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
                 WHERE lower(r.name) = ANY(runtime_names)))
         ORDER BY (SELECT count(*) FROM (SELECT 1 FROM execution e
-                  WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 64) AS active),
+                  WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 32) AS active),
                  random()
         LIMIT 1);
 END;
