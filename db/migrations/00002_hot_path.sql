@@ -123,26 +123,35 @@ CREATE TRIGGER execution_notify_status AFTER UPDATE OF status ON execution
 -- that a worker is saturated and its exact backlog no longer matters, while
 -- counting a backlog of thousands made each placement cost more the busier
 -- the system was (each counted row is a heap visit: 0.25 ms per placement
--- with two workers and a 64-row cap under the W1 burst). PL/pgSQL, so the
--- plan is kept per session. NULL: none.
+-- with two workers and a 64-row cap under the W1 burst); with a single
+-- candidate nothing is counted. PL/pgSQL, so the plans are kept per session.
+-- NULL: none.
 -- +goose StatementBegin
 CREATE FUNCTION attune_pick_worker(stale_after_seconds float8, runtime_names text[]) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    eligible bigint[];
 BEGIN
+    SELECT array_agg(w.id) INTO eligible
+    FROM worker w
+    WHERE w.status = 'active' AND NOT w.cordoned
+      AND w.worker_role IN ('action', 'hybrid')
+      AND w.last_heartbeat > now() - make_interval(secs => stale_after_seconds)
+      AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
+      AND (cardinality(runtime_names) = 0 OR EXISTS (
+            SELECT 1
+            FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
+                                                THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
+            WHERE lower(r.name) = ANY(runtime_names)));
+    -- One candidate (or none) needs no load count.
+    IF coalesce(cardinality(eligible), 0) <= 1 THEN
+        RETURN eligible[1];
+    END IF;
     RETURN (
-        SELECT w.id
-        FROM worker w
-        WHERE w.status = 'active' AND NOT w.cordoned
-          AND w.worker_role IN ('action', 'hybrid')
-          AND w.last_heartbeat > now() - make_interval(secs => stale_after_seconds)
-          AND coalesce(w.capabilities #>> '{health,status}', 'healthy') IN ('healthy', 'degraded')
-          AND (cardinality(runtime_names) = 0 OR EXISTS (
-                SELECT 1
-                FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(w.capabilities -> 'runtimes') = 'array'
-                                                    THEN w.capabilities -> 'runtimes' ELSE '[]'::jsonb END) AS r(name)
-                WHERE lower(r.name) = ANY(runtime_names)))
+        SELECT c.id
+        FROM unnest(eligible) AS c(id)
         ORDER BY (SELECT count(*) FROM (SELECT 1 FROM execution e
-                  WHERE e.worker = w.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 32) AS active),
+                  WHERE e.worker = c.id AND e.status IN ('scheduled', 'running', 'canceling') LIMIT 32) AS active),
                  random()
         LIMIT 1);
 END;
