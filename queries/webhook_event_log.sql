@@ -36,7 +36,8 @@ SELECT * FROM webhook_event_log WHERE trigger_id = @trigger_id ORDER BY id DESC 
 -- name: WebhookEventIngest :one
 -- An accepted webhook request in one statement — one round trip and one
 -- commit instead of five: the event, its announcement in the outbox
--- (@message with the new event's id added under "event_id") and the
+-- (@message with the new event's id added under "event_id", and a snapshot
+-- of the event with the metadata version for the executor) and the
 -- request's log row, written only while the key still belongs to an
 -- enabled, webhook-enabled trigger and only for a new event. No row means
 -- the webhook was disabled meanwhile or the idempotency key was used
@@ -50,10 +51,18 @@ WITH t AS (
     SELECT t.id, @trigger_ref, sqlc.narg(config), sqlc.narg(payload), sqlc.narg(source_ref), sqlc.narg(idempotency_key)
     FROM t
     ON CONFLICT (source_ref, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING event.id, event.created
+    RETURNING event.id, event.created, event.payload
 ), ob AS (
+    -- An event of up to 8 KiB travels with its message as a snapshot
+    -- (pipeline.EventSnapshot), with the metadata version of this statement.
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT @exchange, @routing_key, @message_type, @message::jsonb || jsonb_build_object('event_id', ev.id),
+    SELECT @exchange, @routing_key, @message_type,
+           @message::jsonb || jsonb_build_object('event_id', ev.id)
+             || CASE WHEN coalesce(octet_length(ev.payload::text), 0) <= 8192
+                     THEN jsonb_build_object('snapshot', jsonb_build_object(
+                          'payload', ev.payload, 'created', ev.created,
+                          'metadata_version', coalesce((SELECT m.version FROM metadata_version m), 0)))
+                     ELSE '{}'::jsonb END,
            coalesce(sqlc.narg(available_at)::timestamptz, now())
     FROM ev
     RETURNING outbox.*

@@ -20,10 +20,18 @@ WITH t AS (
     SELECT t.id, $3, $4, $5, $6, $7
     FROM t
     ON CONFLICT (source_ref, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING event.id, event.created
+    RETURNING event.id, event.created, event.payload
 ), ob AS (
+    -- An event of up to 8 KiB travels with its message as a snapshot
+    -- (pipeline.EventSnapshot), with the metadata version of this statement.
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $8, $9, $10, $11::jsonb || jsonb_build_object('event_id', ev.id),
+    SELECT $8, $9, $10,
+           $11::jsonb || jsonb_build_object('event_id', ev.id)
+             || CASE WHEN coalesce(octet_length(ev.payload::text), 0) <= 8192
+                     THEN jsonb_build_object('snapshot', jsonb_build_object(
+                          'payload', ev.payload, 'created', ev.created,
+                          'metadata_version', coalesce((SELECT m.version FROM metadata_version m), 0)))
+                     ELSE '{}'::jsonb END,
            coalesce($12::timestamptz, now())
     FROM ev
     RETURNING outbox.id, outbox.exchange, outbox.routing_key, outbox.message_type, outbox.payload, outbox.created, outbox.available_at, outbox.attempts, outbox.last_error
@@ -74,7 +82,8 @@ type WebhookEventIngestRow struct {
 
 // An accepted webhook request in one statement — one round trip and one
 // commit instead of five: the event, its announcement in the outbox
-// (@message with the new event's id added under "event_id") and the
+// (@message with the new event's id added under "event_id", and a snapshot
+// of the event with the metadata version for the executor) and the
 // request's log row, written only while the key still belongs to an
 // enabled, webhook-enabled trigger and only for a new event. No row means
 // the webhook was disabled meanwhile or the idempotency key was used

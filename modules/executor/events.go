@@ -22,7 +22,15 @@ func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
 	if err := json.Unmarshal(d.Payload, &msg); err != nil {
 		return bus.Permanent(fmt.Errorf("decode EventCreated: %w", err))
 	}
-	_, err := m.ProcessEvent(ctx, msg.EventID)
+	var err error
+	if s := msg.Snapshot; s != nil {
+		// The committing statement sent the (immutable) event along: no
+		// read on the way to the action.
+		_, err = m.evaluate(ctx, store.Event{ID: msg.EventID, Trigger: msg.TriggerID, TriggerRef: msg.TriggerRef,
+			Rule: msg.RuleID, Payload: s.Payload, Created: s.Created}, s.MetadataVersion)
+	} else {
+		_, err = m.ProcessEvent(ctx, msg.EventID)
+	}
 	if errors.Is(err, domain.ErrNotFound) {
 		m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
 		return nil
@@ -33,11 +41,17 @@ func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
 // ProcessEvent evaluates one event against its rules and returns the
 // enforcements it created (none for a re-evaluation).
 func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.FireResult, error) {
-	st := m.d.Store
-	ev, version, err := st.EventGetWithMetadataVersion(ctx, eventID)
+	ev, version, err := m.d.Store.EventGetWithMetadataVersion(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
+	return m.evaluate(ctx, ev, version)
+}
+
+// evaluate fires the rules ev matches, reading rules and actions as of
+// metadata version (or later).
+func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64) ([]pipeline.FireResult, error) {
+	st := m.d.Store
 	meta := m.meta.at(version)
 	candidates, err := m.candidateRules(ctx, ev, meta)
 	if err != nil {

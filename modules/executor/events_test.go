@@ -254,3 +254,28 @@ func TestFiringDispatchesScheduledExecution(t *testing.T) {
 	require.NoError(t, h.st.Pool().QueryRow(h.ctx, `SELECT (SELECT id FROM identity WHERE login = 'system')`).Scan(&system))
 	require.Equal(t, system, ex.Executor, "a rule without an owner runs as system (when there is one)")
 }
+
+// An EventCreated carrying a snapshot is evaluated from it, without reading
+// the event back. (Events are immutable, so the two copies never differ in
+// practice; here they do only to show which one was used.)
+func TestEventSnapshotEvaluatedWithoutReadBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, harnessOpts{})
+	f := h.fixture("snap", nil)
+	w := h.worker("w1", "shell")
+	h.rule(f, "r", `{}`, `{"url":"{{ event.payload.url }}"}`)
+	ev, _, err := h.st.EventInsert(h.ctx, store.NewEvent{Trigger: &f.trigger.ID, TriggerRef: f.trigger.Ref,
+		Payload: json.RawMessage(`{"url":"https://stored.test"}`)})
+	require.NoError(t, err)
+	var version int64
+	require.NoError(t, h.st.Pool().QueryRow(h.ctx, `SELECT version FROM metadata_version`).Scan(&version))
+	payload, _ := json.Marshal(pipeline.EventCreated{EventID: ev.ID, TriggerID: &f.trigger.ID, TriggerRef: f.trigger.Ref,
+		Snapshot: &pipeline.EventSnapshot{Payload: json.RawMessage(`{"url":"https://snapshot.test"}`), Created: ev.Created,
+			MetadataVersion: version}})
+	require.NoError(t, h.bus.Publish(h.ctx, bus.ExchangeEvents, bus.KeyEventCreated,
+		bus.Message{Type: pipeline.TypeEventCreated, Payload: payload}))
+	d := h.nextDispatch(w)
+	var url string
+	require.NoError(t, h.st.Pool().QueryRow(h.ctx, `SELECT config->>'url' FROM execution WHERE id = $1`, d.ExecutionID).Scan(&url))
+	require.Equal(t, "https://snapshot.test", url)
+}

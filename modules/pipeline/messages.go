@@ -3,10 +3,15 @@
 // each other; they meet here, in the store and on the bus.
 //
 // Every message carries ids: the database row is authoritative and each
-// consumer reloads it, so a duplicate or stale message is harmless.
+// consumer reloads it, so a duplicate or stale message is harmless. The one
+// exception is EventCreated's optional snapshot of an immutable event,
+// written by the statement that committed it.
 package pipeline
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Message types (the bus envelope's message_type).
 const (
@@ -32,6 +37,20 @@ type EventCreated struct {
 	TriggerID  *int64 `json:"trigger_id,omitempty"`
 	TriggerRef string `json:"trigger_ref"`
 	RuleID     *int64 `json:"rule_id,omitempty"`
+	// Snapshot, when set, lets the executor evaluate the event without
+	// reading it back: events are immutable, and the snapshot is written by
+	// the statement that committed the event (store.WebhookIngest; only
+	// for payloads up to 8 KiB). Absent: read the event.
+	Snapshot *EventSnapshot `json:"snapshot,omitempty"`
+}
+
+// EventSnapshot is a committed event's payload and creation time, with the
+// metadata_version read in the statement that wrote it: rules, actions and
+// policies as of the event's ingestion decide it.
+type EventSnapshot struct {
+	Payload         json.RawMessage `json:"payload"`
+	Created         time.Time       `json:"created"`
+	MetadataVersion int64           `json:"metadata_version"`
 }
 
 // EnforcementCreated announces a committed enforcement.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -437,4 +438,61 @@ func TestRuleFireScheduled(t *testing.T) {
 	require.Equal(t, 1, count(`SELECT count(*) FROM enforcement`))
 	require.Equal(t, 2, count(`SELECT count(*) FROM execution`))
 	require.Equal(t, 1, count(`SELECT count(*) FROM outbox`))
+}
+
+// An accepted webhook is one statement: event, log row and EventCreated,
+// whose payload carries a snapshot of the event and the metadata version
+// (up to 8 KiB of payload); a repeated idempotency key writes nothing.
+func TestWebhookIngest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	key := "wh_" + strings.Repeat("a", 32)
+	var trig int64
+	require.NoError(t, s.Pool().QueryRow(ctx, `INSERT INTO trigger (ref, label, webhook_enabled, webhook_key)
+		VALUES ('fixture.hook', 'hook', true, $1) RETURNING id`, key).Scan(&trig))
+	var version int64
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT version FROM metadata_version`).Scan(&version))
+	src, idem := "webhook", "webhook:1:k1"
+	ingest := func(payload string) (store.Event, bool) {
+		t.Helper()
+		ev, ok, err := s.WebhookIngest(ctx,
+			store.NewEvent{Trigger: &trig, TriggerRef: "fixture.hook", Payload: json.RawMessage(payload), SourceRef: &src, IdempotencyKey: &idem},
+			store.NewOutboxMessage{Exchange: "attune.events", RoutingKey: "event.created", MessageType: "EventCreated",
+				Payload: json.RawMessage(`{"trigger_ref":"fixture.hook","trigger_id":` + fmt.Sprint(trig) + `}`)},
+			store.WebhookLogEntry{TriggerID: trig, TriggerRef: "fixture.hook", WebhookKey: key})
+		require.NoError(t, err)
+		return ev, ok
+	}
+	ev, ok := ingest(`{"seq":1,"msg":"hello"}`)
+	require.True(t, ok)
+	var msg struct {
+		EventID  int64 `json:"event_id"`
+		Snapshot *struct {
+			Payload         json.RawMessage `json:"payload"`
+			Created         time.Time       `json:"created"`
+			MetadataVersion int64           `json:"metadata_version"`
+		} `json:"snapshot"`
+	}
+	var raw []byte
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload FROM outbox`).Scan(&raw))
+	require.NoError(t, json.Unmarshal(raw, &msg))
+	require.Equal(t, ev.ID, msg.EventID)
+	require.NotNil(t, msg.Snapshot)
+	require.JSONEq(t, `{"seq":1,"msg":"hello"}`, string(msg.Snapshot.Payload))
+	require.True(t, ev.Created.Equal(msg.Snapshot.Created), "%s vs %s", ev.Created, msg.Snapshot.Created)
+	require.Equal(t, version, msg.Snapshot.MetadataVersion)
+	var logged int
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM webhook_event_log WHERE event_id = $1`, ev.ID).Scan(&logged))
+	require.Equal(t, 1, logged)
+
+	_, ok = ingest(`{"seq":1,"msg":"hello"}`)
+	require.False(t, ok, "a repeated idempotency key wrote an event")
+
+	// A large payload travels without a snapshot: the executor reads it.
+	idem = "webhook:1:k2"
+	_, ok = ingest(`{"big":"` + strings.Repeat("x", 9000) + `"}`)
+	require.True(t, ok)
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload FROM outbox ORDER BY id DESC LIMIT 1`).Scan(&raw))
+	require.NotContains(t, string(raw), "snapshot")
 }
