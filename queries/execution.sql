@@ -5,15 +5,15 @@ SELECT * FROM execution WHERE id = @id;
 -- as_system: with no executor given, run as the `system` identity (none if
 -- the deployment has none), looked up here rather than in a round trip.
 INSERT INTO execution (action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs,
-                       status, worker, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
+                       status, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
                        retry_reason, original_execution)
 VALUES (sqlc.narg(action), @action_ref, coalesce(sqlc.narg(config)::jsonb, '{}'),
         coalesce(sqlc.narg(env_vars)::jsonb, '{}'), sqlc.narg(parent), sqlc.narg(enforcement),
         coalesce(sqlc.narg(executor)::bigint,
                  CASE WHEN @as_system::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
         coalesce(sqlc.narg(permission_set_refs)::text[], '{}'),
-        coalesce(sqlc.narg(status)::execution_status_enum, 'requested'), sqlc.narg(worker),
-        sqlc.narg(timeout_seconds), sqlc.narg(workflow_def), sqlc.narg(workflow_task), @retry_count, @max_retries,
+        coalesce(sqlc.narg(status)::execution_status_enum, 'requested'), sqlc.narg(timeout_seconds),
+        sqlc.narg(workflow_def), sqlc.narg(workflow_task), @retry_count, @max_retries,
         sqlc.narg(retry_reason), sqlc.narg(original_execution))
 RETURNING *;
 

@@ -379,7 +379,7 @@ func (q *Queries) ExecutionGetForUpdate(ctx context.Context, db DBTX, id int64) 
 
 const executionInsert = `-- name: ExecutionInsert :one
 INSERT INTO execution (action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs,
-                       status, worker, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
+                       status, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries,
                        retry_reason, original_execution)
 VALUES ($1, $2, coalesce($3::jsonb, '{}'),
         coalesce($4::jsonb, '{}'), $5, $6,
@@ -387,8 +387,8 @@ VALUES ($1, $2, coalesce($3::jsonb, '{}'),
                  CASE WHEN $8::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
         coalesce($9::text[], '{}'),
         coalesce($10::execution_status_enum, 'requested'), $11,
-        $12, $13, $14, $15, $16,
-        $17, $18)
+        $12, $13, $14, $15,
+        $16, $17)
 RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
 `
 
@@ -403,7 +403,6 @@ type ExecutionInsertParams struct {
 	AsSystem          bool                 `json:"as_system"`
 	PermissionSetRefs []string             `json:"permission_set_refs"`
 	Status            *ExecutionStatusEnum `json:"status"`
-	Worker            *int64               `json:"worker"`
 	TimeoutSeconds    *int32               `json:"timeout_seconds"`
 	WorkflowDef       *int64               `json:"workflow_def"`
 	WorkflowTask      json.RawMessage      `json:"workflow_task"`
@@ -427,7 +426,6 @@ func (q *Queries) ExecutionInsert(ctx context.Context, db DBTX, arg ExecutionIns
 		arg.AsSystem,
 		arg.PermissionSetRefs,
 		arg.Status,
-		arg.Worker,
 		arg.TimeoutSeconds,
 		arg.WorkflowDef,
 		arg.WorkflowTask,

@@ -105,7 +105,7 @@ func (v *metaView) enabledRules(ctx context.Context, st *store.Store, triggerRef
 		func() ([]store.Rule, error) { return st.RuleListEnabledByTriggerRef(ctx, triggerRef) })
 }
 
-// LoadAction implements pipeline.ActionLoader: the rule's action, from the
+// LoadAction is the rule's action, from the
 // cache. A missing action is not cached (the caller treats it as gone and
 // the next version will tell again).
 func (v *metaView) LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error) {

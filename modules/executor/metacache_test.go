@@ -31,10 +31,23 @@ func TestMetadataChangesApplyToNextEvent(t *testing.T) {
 		return ev.ID, config
 	}
 
-	// Warm the cache, then change the rule's parameters.
+	// Warm the cache. The next event of the trigger then reads none of the
+	// tables it holds: with them renamed away it still fires.
 	_, url := fireOne(`{"url":"a"}`)
 	require.Equal(t, "a", url)
 	h.nextDispatch(w)
+	hidden := []string{"rule", "action", "policy", "runtime"}
+	for _, tb := range hidden {
+		h.exec(`ALTER TABLE ` + tb + ` RENAME TO ` + tb + `_hidden`)
+	}
+	_, url = fireOne(`{"url":"cached"}`)
+	for _, tb := range hidden {
+		h.exec(`ALTER TABLE ` + tb + `_hidden RENAME TO ` + tb)
+	}
+	require.Equal(t, "cached", url, "a warm cache still read the metadata tables")
+	h.nextDispatch(w)
+
+	// Change the rule's parameters.
 	h.exec(`UPDATE rule SET action_params = '{"url":"changed-{{ event.payload.url }}"}' WHERE id = $1`, r.ID)
 	_, url = fireOne(`{"url":"b"}`)
 	require.Equal(t, "changed-b", url, "rule change applied to the next event")

@@ -57,23 +57,23 @@ func (m *Module) schedule(ctx context.Context, tx *store.Tx, msg pipeline.Execut
 	return m.place(ctx, tx, ex, action, msg)
 }
 
-// newPlacer is the pipeline.Scheduler for executions created in the
-// caller's transaction (rule firing): row and action are already loaded, so
-// they go straight to placement. meta, when set, serves the metadata reads
-// from the cache for the event's metadata version.
+// newPlacer is the pipeline.Scheduler for rule firing: metadata reads come
+// from the cache for the event's metadata version (meta; nil reads
+// through), and executions created requested in the firing transaction go
+// straight to placement.
 type newPlacer struct {
 	m    *Module
 	meta *metaView
 }
 
-// LoadAction implements pipeline.ActionLoader.
+// LoadAction implements pipeline.Scheduler.
 func (p newPlacer) LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error) {
 	return p.meta.LoadAction(ctx, db, id)
 }
 
-// InlineTarget implements pipeline.InlinePlacer: an action no policy
-// governs may be placed by the statement that writes its execution; with a
-// policy, admission needs the row first.
+// InlineTarget implements pipeline.Scheduler: an action no policy governs
+// may be placed by the statement that writes its execution; with a policy,
+// admission needs the row first.
 func (p newPlacer) InlineTarget(ctx context.Context, db *store.DB, action store.Action) (store.FireTarget, bool, error) {
 	if governed, err := p.meta.governed(ctx, db, action); err != nil || governed {
 		return store.FireTarget{}, false, err
@@ -85,20 +85,7 @@ func (p newPlacer) InlineTarget(ctx context.Context, db *store.DB, action store.
 	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter}, true, nil
 }
 
-// Pick places an execution of an action no policy governs before its row
-// is written; with a policy, admission needs the row first.
-func (p newPlacer) Pick(ctx context.Context, db *store.DB, action store.Action) (int64, error) {
-	target, ok, err := p.InlineTarget(ctx, db, action)
-	if err != nil || !ok {
-		return 0, err
-	}
-	pick, err := db.ExecutionWorkerPick(ctx, target.StaleAfter, target.RuntimeNames)
-	if errors.Is(err, domain.ErrNotFound) {
-		return 0, nil // Place waits for a worker with backoff
-	}
-	return pick.WorkerID, err
-}
-
+// Place implements pipeline.Scheduler.
 func (p newPlacer) Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error {
 	return p.m.place(ctx, tx, ex, action, pipeline.ExecutionRequested{ExecutionID: ex.ID, ActionRef: ex.ActionRef})
 }

@@ -41,10 +41,7 @@ type NewExecution struct {
 	// rule template that did not resolve): nothing is dispatched.
 	ParamsError error
 	Enforcement *int64
-	// RuleRef and TriggerRef are Enforcement's refs, carried by the
-	// dispatch when the execution is placed in the same transaction.
-	RuleRef, TriggerRef string
-	Parent              *int64
+	Parent      *int64
 	// Executor is the identity the execution runs as; nil means the system
 	// identity.
 	Executor *int64
@@ -54,32 +51,27 @@ type NewExecution struct {
 	EnvVars           json.RawMessage
 	// TimeoutSeconds overrides the action's timeout when set.
 	TimeoutSeconds *int32
-	// Schedule, when set, places the new execution in the same transaction
-	// instead of announcing ExecutionRequested: the executor uses it to save
-	// a commit and a bus hop on the event → action path.
+	// Schedule, when set, places the new requested execution in the same
+	// transaction instead of announcing ExecutionRequested: the executor
+	// uses it to save a commit and a bus hop on the event → action path.
 	Schedule Scheduler
 }
 
-// Scheduler places executions created in the caller's transaction.
+// Scheduler is the executor's part in firing rules: it supplies the rule's
+// action (from its metadata cache), says where the one-statement firing may
+// place an execution, and places requested executions in the caller's
+// transaction.
 type Scheduler interface {
-	// Pick chooses the worker for a new execution of action before its row
-	// exists, when nothing about the row is needed to decide (no policy
-	// applies): the row is then inserted already scheduled, saving an
-	// update. 0 means "insert it requested and call Place".
-	Pick(ctx context.Context, db *store.DB, action store.Action) (workerID int64, err error)
-	// Place admits and places a requested execution (admission, worker
-	// choice, dispatch record).
-	Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
-}
-
-// InlinePlacer is a Scheduler that can also have the statement writing a
-// new execution place it (FireRuleScheduled).
-type InlinePlacer interface {
-	Scheduler
+	// LoadAction returns the action with this id (domain.ErrNotFound when
+	// it is gone).
+	LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error)
 	// InlineTarget is where a new execution of action may be placed by its
 	// writing statement; ok is false when it may not (a policy governs the
 	// action: admission needs the row first).
 	InlineTarget(ctx context.Context, db *store.DB, action store.Action) (target store.FireTarget, ok bool, err error)
+	// Place admits and places a requested execution (admission, worker
+	// choice, dispatch record).
+	Place(ctx context.Context, tx *store.Tx, ex store.Execution, action store.Action) error
 }
 
 // RequestExecution creates an execution in tx. Valid parameters give a
@@ -104,14 +96,6 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 	}
 	if failure != "" {
 		ne.Status = StatusFailed
-	} else if r.Schedule != nil {
-		w, err := r.Schedule.Pick(ctx, &tx.DB, action)
-		if err != nil {
-			return store.Execution{}, err
-		}
-		if w != 0 {
-			ne.Status, ne.Worker = StatusScheduled, &w
-		}
 	}
 	ex, err := tx.ExecutionInsert(ctx, ne)
 	if err != nil {
@@ -128,10 +112,7 @@ func RequestExecution(ctx context.Context, tx *store.Tx, r NewExecution) (store.
 		}
 		return ex, EnqueueCompleted(ctx, tx, ex)
 	}
-	switch {
-	case ex.Status == StatusScheduled:
-		return ex, enqueueDispatch(ctx, tx, ex, r.RuleRef, r.TriggerRef)
-	case r.Schedule != nil:
+	if r.Schedule != nil {
 		return ex, r.Schedule.Place(ctx, tx, ex, action)
 	}
 	return ex, EnqueueRequested(ctx, tx, ex, nil, 0, time.Time{})
@@ -209,16 +190,11 @@ func EnqueueRequested(ctx context.Context, tx *store.Tx, ex store.Execution, wai
 // EnqueueDispatch writes ExecutionDispatch for ex, scheduled on its worker,
 // in tx: the worker claims it with ex's fence.
 func EnqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution) error {
-	return enqueueDispatch(ctx, tx, ex, "", "")
-}
-
-func enqueueDispatch(ctx context.Context, tx *store.Tx, ex store.Execution, ruleRef, triggerRef string) error {
 	if ex.Worker == nil {
 		return fmt.Errorf("execution %d is scheduled on no worker", ex.ID)
 	}
 	return Enqueue(ctx, tx, bus.ExchangeExecutions, bus.KeyExecutionDispatch(strconv.FormatInt(*ex.Worker, 10)),
-		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef,
-			Fence: ex.Fence, RuleRef: ruleRef, TriggerRef: triggerRef})
+		TypeExecutionDispatch, ExecutionDispatch{ExecutionID: ex.ID, WorkerID: *ex.Worker, ActionRef: ex.ActionRef, Fence: ex.Fence})
 }
 
 // MayRetry reports whether the executor retries the terminal ex: it failed

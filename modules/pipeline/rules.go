@@ -35,7 +35,8 @@ func EventContextOf(ev store.Event) (rules.EventContext, error) {
 	return ec, nil
 }
 
-// FireResult is what FireRule did.
+// FireResult is what FireRule did. From FireRuleScheduled, the rows carry
+// only their ids, refs, status, worker and fence (they are not read back).
 type FireResult struct {
 	Enforcement store.Enforcement
 	// Execution is nil when the enforcement was disabled or already existed.
@@ -87,13 +88,16 @@ func FireRule(ctx context.Context, tx *store.Tx, ev store.Event, evc rules.Event
 // other case, with nothing written: the caller then runs FireRule, which
 // handles them all.
 func FireRuleScheduled(ctx context.Context, st *store.Store, ev store.Event, evc rules.EventContext, rule store.Rule,
-	sched InlinePlacer) (res FireResult, handled bool, err error) {
+	sched Scheduler) (res FireResult, handled bool, err error) {
+	if sched == nil {
+		return FireResult{}, false, nil
+	}
 	f, err := prepareFiring(ctx, &st.DB, ev, evc, rule, sched)
 	if err != nil || f.action == nil || f.perr != nil {
 		return FireResult{}, false, err
 	}
 	action := *f.action
-	ne, failure, err := executionRow(action, ruleExecution(rule, ev.TriggerRef, action, f.params, nil))
+	ne, failure, err := executionRow(action, ruleExecution(rule, action, f.params, nil))
 	if err != nil || failure != "" {
 		return FireResult{}, false, err
 	}
@@ -118,12 +122,10 @@ func FireRuleScheduled(ctx context.Context, st *store.Store, ev store.Event, evc
 	case outcome == store.FireDuplicate:
 		return FireResult{}, true, nil
 	}
-	enf := store.Enforcement{ID: fired.EnforcementID, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
-		Config: f.enf.Config, Event: f.enf.Event, Status: EnforcementStatusProcessed, Payload: f.enf.Payload,
-		Condition: f.enf.Condition, Conditions: f.enf.Conditions}
-	ex := store.Execution{ID: fired.ExecutionID, Action: ne.Action, ActionRef: ne.ActionRef, Config: ne.Config,
-		Enforcement: &enf.ID, Executor: ne.Executor, PermissionSetRefs: ne.PermissionSetRefs, Worker: &fired.Worker,
-		Status: StatusScheduled, TimeoutSeconds: ne.TimeoutSeconds, MaxRetries: ne.MaxRetries, Fence: fired.Fence}
+	enf := store.Enforcement{ID: fired.EnforcementID, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef,
+		TriggerRef: f.enf.TriggerRef, Event: f.enf.Event, Status: EnforcementStatusProcessed}
+	ex := store.Execution{ID: fired.ExecutionID, ActionRef: ne.ActionRef, Enforcement: &enf.ID, Worker: &fired.Worker,
+		Status: StatusScheduled, Fence: fired.Fence}
 	return FireResult{Enforcement: enf, Execution: &ex, Created: true}, true, nil
 }
 
@@ -206,23 +208,19 @@ func ProcessEnforcement(ctx context.Context, tx *store.Tx, enf store.Enforcement
 	return done, &ex, err
 }
 
-// ActionLoader is implemented by a Scheduler that can supply a rule's
-// action without reading it in the transaction (the executor's metadata
-// cache); FireRule and ProcessEnforcement use it when present.
-type ActionLoader interface {
-	LoadAction(ctx context.Context, db *store.DB, id int64) (store.Action, error)
-}
-
-// ruleAction is the rule's action, or nil when it has none any more.
+// ruleAction is the rule's action, or nil when it has none any more; sched,
+// when set, supplies it (from its cache).
 func ruleAction(ctx context.Context, db *store.DB, rule *store.Rule, sched Scheduler) (*store.Action, error) {
 	if rule.Action == nil {
 		return nil, nil
 	}
-	load := db.ActionGet
-	if l, ok := sched.(ActionLoader); ok {
-		load = func(ctx context.Context, id int64) (store.Action, error) { return l.LoadAction(ctx, db, id) }
+	var a store.Action
+	var err error
+	if sched != nil {
+		a, err = sched.LoadAction(ctx, db, *rule.Action)
+	} else {
+		a, err = db.ActionGet(ctx, *rule.Action)
 	}
-	a, err := load(ctx, *rule.Action)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, nil
 	}
@@ -236,7 +234,7 @@ func ruleAction(ctx context.Context, db *store.DB, rule *store.Rule, sched Sched
 // failure perr) as the rule's owner.
 func requestFor(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule store.Rule, action store.Action,
 	params map[string]any, perr error, sched Scheduler) (store.Execution, error) {
-	r := ruleExecution(rule, enf.TriggerRef, action, params, perr)
+	r := ruleExecution(rule, action, params, perr)
 	r.Enforcement, r.Schedule = &enf.ID, sched
 	ex, err := RequestExecution(ctx, tx, r)
 	if err != nil {
@@ -247,9 +245,9 @@ func requestFor(ctx context.Context, tx *store.Tx, enf store.Enforcement, rule s
 
 // ruleExecution is the request to run rule's action with params (or the
 // template failure perr), as the rule's owner.
-func ruleExecution(rule store.Rule, triggerRef string, action store.Action, params map[string]any, perr error) NewExecution {
+func ruleExecution(rule store.Rule, action store.Action, params map[string]any, perr error) NewExecution {
 	return NewExecution{ActionRef: action.Ref, Action: &action, Params: params, ParamsError: perr,
-		RuleRef: rule.Ref, TriggerRef: triggerRef, Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs}
+		Executor: rule.OwnerIdentity, PermissionSetRefs: rule.PermissionSetRefs}
 }
 
 // decodeObject decodes a JSON object, keeping numbers exact; anything else

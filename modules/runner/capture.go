@@ -115,7 +115,6 @@ type cappedLog struct {
 	written   int64
 	drop      int64
 	err       error // first create or write error; later writes are counted as dropped
-	made      bool  // the file was created
 }
 
 // openCappedLog prepares dir/name. dir must not be an existing
@@ -145,14 +144,14 @@ func (l *cappedLog) create() error {
 	if err != nil {
 		return err
 	}
-	l.f, l.made = f, true
+	l.f = f
 	l.w = logBufPool.Get().(*bufio.Writer)
 	l.w.Reset(f)
 	return nil
 }
 
 // created reports whether the file exists (something was written).
-func (l *cappedLog) created() bool { return l.made }
+func (l *cappedLog) created() bool { return l.f != nil }
 
 func (l *cappedLog) Write(p []byte) (int, error) {
 	room := l.limit - l.written
@@ -175,7 +174,7 @@ func (l *cappedLog) Write(p []byte) (int, error) {
 // close writes the truncation trailer, flushes and closes the file, and
 // returns the write buffer to its pool. A log never written has no file.
 func (l *cappedLog) close() error {
-	if l.f != nil {
+	if l.w != nil {
 		if l.drop > 0 && l.err == nil {
 			_, l.err = fmt.Fprintf(l.w, "\n[attune: log truncated at %d bytes, %d bytes dropped]\n", l.limit, l.drop)
 		}
@@ -190,7 +189,6 @@ func (l *cappedLog) close() error {
 		if err := l.f.Close(); err != nil && l.err == nil {
 			l.err = err
 		}
-		l.f = nil
 	}
 	if l.err != nil {
 		return fmt.Errorf("runner: write log file %s: %w", l.path, l.err)

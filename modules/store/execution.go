@@ -72,8 +72,6 @@ type NewExecution struct {
 	AsSystem          bool
 	PermissionSetRefs []string
 	Status            string
-	// Worker places the execution at insert (with Status "scheduled").
-	Worker            *int64
 	TimeoutSeconds    *int32
 	WorkflowDef       *int64
 	WorkflowTask      json.RawMessage
@@ -109,7 +107,7 @@ func (d *DB) ExecutionInsert(ctx context.Context, e NewExecution) (Execution, er
 	row, err := d.q.ExecutionInsert(ctx, d.db, dbsqlc.ExecutionInsertParams{
 		Action: e.Action, ActionRef: e.ActionRef, Config: e.Config, EnvVars: e.EnvVars, Parent: e.Parent,
 		Enforcement: e.Enforcement, Executor: e.Executor, AsSystem: e.AsSystem, PermissionSetRefs: e.PermissionSetRefs,
-		Status: status, Worker: e.Worker, TimeoutSeconds: e.TimeoutSeconds, WorkflowDef: e.WorkflowDef,
+		Status: status, TimeoutSeconds: e.TimeoutSeconds, WorkflowDef: e.WorkflowDef,
 		WorkflowTask: e.WorkflowTask, RetryCount: e.RetryCount, MaxRetries: e.MaxRetries,
 		RetryReason: e.RetryReason, OriginalExecution: e.OriginalExecution,
 	})
@@ -191,13 +189,22 @@ func (d *DB) ExecutionUpdateStatus(ctx context.Context, u StatusUpdate) (Executi
 	if !errors.Is(err, domain.ErrNotFound) {
 		return Execution{}, err
 	}
-	// No row matched: tell a missing execution apart from a lost race.
-	cur, gerr := d.ExecutionGet(ctx, u.ID)
-	if gerr != nil {
-		return Execution{}, gerr
+	return Execution{}, d.refused(ctx, u.ID, fmt.Sprintf("update %v->%s with fence %d", u.From, u.To, u.Fence))
+}
+
+// refused explains a guarded write to execution id that matched no row:
+// domain.ErrNotFound when the execution is gone, otherwise domain.ErrConflict
+// naming the state that refused what (the caller's view is stale).
+func (d *DB) refused(ctx context.Context, id int64, what string) error {
+	cur, err := d.ExecutionGet(ctx, id)
+	if err != nil {
+		return err
 	}
-	return Execution{}, domain.Conflictf("execution %d: update %v->%s with fence %d refused (now %s, fence %d)",
-		u.ID, u.From, u.To, u.Fence, cur.Status, cur.Fence)
+	w := int64(0)
+	if cur.Worker != nil {
+		w = *cur.Worker
+	}
+	return domain.Conflictf("execution %d: %s refused (now %s, worker %d, fence %d)", id, what, cur.Status, w, cur.Fence)
 }
 
 // ExecutionClaim moves a scheduled execution to running for worker, starting
@@ -214,11 +221,7 @@ func (d *DB) ExecutionClaim(ctx context.Context, id, worker int64, lease time.Du
 	if !errors.Is(err, domain.ErrNotFound) {
 		return Execution{}, err
 	}
-	cur, gerr := d.ExecutionGet(ctx, id)
-	if gerr != nil {
-		return Execution{}, gerr
-	}
-	return Execution{}, domain.Conflictf("execution %d: claim refused, status is %s", id, cur.Status)
+	return Execution{}, d.refused(ctx, id, "claim")
 }
 
 // ExecutionExtendLease renews the lease of the attempt holding fence and

@@ -34,8 +34,8 @@ func (s *Store) ExecutionFinishAttempt(ctx context.Context, r AttemptResult) err
 		return domain.Invalidf("status", "%q is not a terminal execution status", r.Status)
 	}
 	m := r.Completed
-	if m.Exchange == "" || m.MessageType == "" {
-		return domain.NewValidationError("completed", "exchange and message_type must be set")
+	if err := m.validate(false); err != nil {
+		return err
 	}
 	one := s.oneShot()
 	row, err := s.q.ExecutionFinishAttempt(ctx, s.pool, dbsqlc.ExecutionFinishAttemptParams{
@@ -43,12 +43,7 @@ func (s *Store) ExecutionFinishAttempt(ctx context.Context, r AttemptResult) err
 		MessageType: m.MessageType, Message: m.Payload, AvailableAt: one.availableAt(), Needed: r.Needed,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		cur, gerr := s.ExecutionGet(ctx, r.ID)
-		if gerr != nil {
-			return gerr
-		}
-		return domain.Conflictf("execution %d: result %s with fence %d refused (now %s, fence %d)",
-			r.ID, r.Status, r.Fence, cur.Status, cur.Fence)
+		return s.refused(ctx, r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
 	}
 	if err != nil {
 		return interpretError(err, fmt.Sprintf("execution %d", r.ID))

@@ -27,16 +27,7 @@ func (d *DB) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64
 	if !errors.Is(err, domain.ErrNotFound) {
 		return Execution{}, err
 	}
-	cur, gerr := d.ExecutionGet(ctx, id)
-	if gerr != nil {
-		return Execution{}, gerr
-	}
-	w := int64(0)
-	if cur.Worker != nil {
-		w = *cur.Worker
-	}
-	return Execution{}, domain.Conflictf("execution %d: claim by worker %d with fence %d refused (status %s, worker %d, fence %d)",
-		id, worker, fence, cur.Status, w, cur.Fence)
+	return Execution{}, d.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
 }
 
 // ExecutionRenewLease extends the lease of the attempt holding fence and

@@ -36,6 +36,22 @@ type NewOutboxMessage struct {
 	AvailableAt time.Time
 }
 
+// validate checks m before it is written; object additionally requires a
+// JSON object, for statements that add fields to it.
+func (m NewOutboxMessage) validate(object bool) error {
+	switch {
+	case m.Exchange == "":
+		return domain.NewValidationError("exchange", "must not be empty")
+	case m.MessageType == "":
+		return domain.NewValidationError("message_type", "must not be empty")
+	case !json.Valid(m.Payload):
+		return domain.NewValidationError("payload", "must be valid JSON")
+	case object && m.Payload[0] != '{':
+		return domain.NewValidationError("payload", "must be a JSON object")
+	}
+	return nil
+}
+
 func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
 	return OutboxMessage{
 		ID: r.ID, Exchange: r.Exchange, RoutingKey: r.RoutingKey, MessageType: r.MessageType,
@@ -48,21 +64,13 @@ func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
 // if and only if the state change it announces commits. It is defined on Tx
 // alone so that a message can never be written outside one.
 func (t *Tx) OutboxEnqueue(ctx context.Context, m NewOutboxMessage) (OutboxMessage, error) {
-	switch {
-	case m.Exchange == "":
-		return OutboxMessage{}, domain.NewValidationError("exchange", "must not be empty")
-	case m.MessageType == "":
-		return OutboxMessage{}, domain.NewValidationError("message_type", "must not be empty")
-	case !json.Valid(m.Payload):
-		return OutboxMessage{}, domain.NewValidationError("payload", "must be valid JSON")
+	if err := m.validate(false); err != nil {
+		return OutboxMessage{}, err
 	}
-	var at *time.Time
 	due := m.AvailableAt.IsZero()
+	at := t.one.availableAt()
 	if !due {
 		at = &m.AvailableAt
-	} else if t.reserve > 0 {
-		reserved := time.Now().Add(t.reserve)
-		at = &reserved
 	}
 	row, err := t.q.OutboxInsert(ctx, t.db, dbsqlc.OutboxInsertParams{
 		Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType,

@@ -49,8 +49,9 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 		return FiredScheduled{}, FireFailed, domain.NewValidationError("enforcement", "rule and event must be set")
 	case ex.Action == nil:
 		return FiredScheduled{}, FireFailed, domain.NewValidationError("execution", "action must be set")
-	case dispatch.Exchange == "" || dispatch.MessageType == "" || len(dispatch.Payload) == 0 || dispatch.Payload[0] != '{':
-		return FiredScheduled{}, FireFailed, domain.NewValidationError("dispatch", "exchange, message_type and a JSON-object payload must be set")
+	}
+	if err := dispatch.validate(true); err != nil {
+		return FiredScheduled{}, FireFailed, err
 	}
 	one := s.oneShot()
 	row, err := s.q.RuleFireScheduled(ctx, s.pool, dbsqlc.RuleFireScheduledParams{

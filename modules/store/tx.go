@@ -14,9 +14,10 @@ type Tx struct {
 	DB
 	tx pgx.Tx
 	// pending collects outbox messages due at once, shared with savepoints,
-	// for the commit hook; reserve hides them from polling relays meanwhile.
+	// for the commit hook (one), which hides them from polling relays
+	// meanwhile.
 	pending *[]OutboxMessage
-	reserve time.Duration
+	one     oneShot
 }
 
 // outboxHook is what OnOutboxCommit installs.
@@ -34,16 +35,12 @@ type outboxHook struct {
 // process publishes them without a round trip to find them.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var pending []OutboxMessage
-	hook := s.outboxHook.Load()
-	var reserve time.Duration
-	if hook != nil {
-		reserve = hook.reserve
-	}
+	one := s.oneShot()
 	err := pgx.BeginFunc(ctx, s.pool, func(ptx pgx.Tx) error {
-		return fn(&Tx{DB: DB{db: ptx, q: s.q}, tx: ptx, pending: &pending, reserve: reserve})
+		return fn(&Tx{DB: DB{db: ptx, q: s.q}, tx: ptx, pending: &pending, one: one})
 	})
-	if err == nil && len(pending) > 0 && hook != nil {
-		hook.fn(pending)
+	if err == nil {
+		one.committed(pending...)
 	}
 	return err
 }
@@ -66,7 +63,7 @@ func (s *Store) OnOutboxCommit(fn func([]OutboxMessage), reserve time.Duration) 
 func (t *Tx) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	mark := len(*t.pending)
 	err := pgx.BeginFunc(ctx, t.tx, func(sp pgx.Tx) error {
-		return fn(&Tx{DB: DB{db: sp, q: t.q}, tx: sp, pending: t.pending, reserve: t.reserve})
+		return fn(&Tx{DB: DB{db: sp, q: t.q}, tx: sp, pending: t.pending, one: t.one})
 	})
 	if err != nil {
 		// The savepoint's messages were rolled back with it.
@@ -76,10 +73,11 @@ func (t *Tx) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
-// oneShot gives a statement that is its own transaction — several rows and
-// an outbox message written by one data-modifying WITH — InTx's outbox
-// contract: the message is hidden from polling relays for the commit hook's
-// reserve, and handed to the hook once the statement has committed.
+// oneShot is the outbox contract of one transaction — InTx's, or a single
+// statement that is its own transaction (several rows and an outbox message
+// written by one data-modifying WITH): messages due at once are hidden from
+// polling relays for the commit hook's reserve, and handed to the hook once
+// the transaction has committed.
 type oneShot struct{ hook *outboxHook }
 
 func (s *Store) oneShot() oneShot { return oneShot{hook: s.outboxHook.Load()} }
@@ -93,9 +91,9 @@ func (o oneShot) availableAt() *time.Time {
 	return &at
 }
 
-// committed hands the committed message m to the commit hook.
-func (o oneShot) committed(m OutboxMessage) {
-	if o.hook != nil {
-		o.hook.fn([]OutboxMessage{m})
+// committed hands the committed messages to the commit hook.
+func (o oneShot) committed(msgs ...OutboxMessage) {
+	if o.hook != nil && len(msgs) > 0 {
+		o.hook.fn(msgs)
 	}
 }

@@ -92,16 +92,14 @@ func (m *Module) prepare(r *run) (*launch, error) {
 	for waited := time.Duration(0); ; waited += backoff {
 		pre := r.pre.forExecution(r.ex)
 		r.pre = nil // a retry loads afresh
-		act, err := func() (store.Action, error) {
-			if pre != nil {
-				return pre.action, nil
-			}
-			return m.loadAction(m.life, r.ex)
-		}()
+		var err error
+		if pre == nil {
+			pre, err = m.loadFor(m.life, r.ex)
+		}
 		var l *launch
 		if err == nil {
-			r.action = act
-			l, err = m.buildLaunch(m.life, r.ex, act, pre, r.origin)
+			r.action = pre.action
+			l, err = m.buildLaunch(m.life, r.ex, pre, r.origin)
 		}
 		if err == nil || !store.IsTransient(err) || waited >= prepareWaitMax || r.stale.Load() {
 			return l, err
@@ -114,13 +112,6 @@ func (m *Module) prepare(r *run) (*launch, error) {
 		}
 		backoff = min(backoff*2, prepareBackoffMax)
 	}
-}
-
-func (m *Module) loadAction(ctx context.Context, ex store.Execution) (store.Action, error) {
-	if ex.Action != nil {
-		return m.d.Store.ActionGet(ctx, *ex.Action)
-	}
-	return m.d.Store.ActionGetByRef(ctx, ex.ActionRef)
 }
 
 // complete writes the terminal status with a fenced compare-and-set and, in

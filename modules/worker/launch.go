@@ -29,16 +29,12 @@ type launch struct {
 }
 
 // buildLaunch resolves the parameters, secrets, command, environment and
-// timeout of a claimed execution (spec §4.2 steps 2-8), using what pre
-// already loaded when it is set. Errors describe the problem without any
-// secret value and fail the execution.
-func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, act store.Action, pre *prefetched, origin enforcementRefs) (*launch, error) {
+// timeout of a claimed execution (spec §4.2 steps 2-8) from its loaded
+// launch inputs. Errors describe the problem without any secret value and
+// fail the execution.
+func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, pre *prefetched, origin enforcementRefs) (*launch, error) {
+	act := pre.action
 	packDir := filepath.Join(m.d.PacksBaseDir, act.PackRef)
-	if pre == nil {
-		pre = &prefetched{action: act}
-		pre.keys, pre.secrets, pre.keysErr = m.loadKeys(ctx, act.PackRef, act.Ref)
-		pre.runtime, pre.rtErr = m.actionRuntime(ctx, act)
-	}
 	params, secrets, err := m.resolveParams(ex, act, pre.keys, pre.secrets, pre.keysErr)
 	if err != nil {
 		return nil, err

@@ -9,9 +9,9 @@ import (
 )
 
 // prefetched is what every launch of an action needs and the claimed row
-// does not decide: the action, its keys and its runtime. They load while
-// the claim commits, off the event → process path, and come from the
-// launch cache while the metadata version is unchanged.
+// does not decide: the action, its keys (decrypted) and its runtime. They
+// load while the claim commits, off the event → process path, and come from
+// the launch cache while the metadata version is unchanged.
 type prefetched struct {
 	done    chan struct{}
 	action  store.Action
@@ -29,18 +29,40 @@ func (m *Module) prefetch(actionRef string) *prefetched {
 	go func() {
 		defer close(p.done)
 		in, err := m.launchInputs(m.life, actionRef)
-		if p.err = err; err != nil {
-			return
-		}
-		p.action, p.runtime, p.rtErr = in.action, in.runtime, in.rtErr
-		if in.keysErr != nil {
-			p.keysErr = fmt.Errorf("load keys: %w", in.keysErr)
-		} else {
-			// Decrypted per launch: the cache holds only stored rows.
-			p.keys, p.secrets, p.keysErr = m.decodeKeys(in.keys)
+		if p.err = err; err == nil {
+			m.decode(p, in)
 		}
 	}()
 	return p
+}
+
+// loadFor loads ex's launch inputs now, reading the action by id (the
+// prefetch goes by the dispatch's ref): the path when no prefetch matches.
+func (m *Module) loadFor(ctx context.Context, ex store.Execution) (*prefetched, error) {
+	var act store.Action
+	var err error
+	if ex.Action != nil {
+		act, err = m.d.Store.ActionGet(ctx, *ex.Action)
+	} else {
+		act, err = m.d.Store.ActionGetByRef(ctx, ex.ActionRef)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &prefetched{}
+	m.decode(p, m.storedInputs(ctx, act))
+	return p, nil
+}
+
+// decode fills p from stored inputs; keys are decrypted per launch, so the
+// cache holds only stored rows.
+func (m *Module) decode(p *prefetched, in inputs) {
+	p.action, p.runtime, p.rtErr = in.action, in.runtime, in.rtErr
+	if in.keysErr != nil {
+		p.keysErr = fmt.Errorf("load keys: %w", in.keysErr)
+		return
+	}
+	p.keys, p.secrets, p.keysErr = m.decodeKeys(in.keys)
 }
 
 // forExecution waits for the prefetch and returns it when it loaded the
@@ -66,6 +88,16 @@ type inputs struct {
 	rtErr   error
 }
 
+// storedInputs reads act's keys and runtime, side by side.
+func (m *Module) storedInputs(ctx context.Context, act store.Action) inputs {
+	in := inputs{action: act}
+	var wg sync.WaitGroup
+	wg.Go(func() { in.keys, in.keysErr = m.d.Store.KeyListForAction(ctx, act.PackRef, act.Ref) })
+	in.runtime, in.rtErr = m.actionRuntime(ctx, act)
+	wg.Wait()
+	return in
+}
+
 // launchCache keeps inputs by action ref for one metadata_version (bumped
 // by every committed change to actions, runtimes and keys), so a run of the
 // same action reads one counter instead of three tables. Entries are stored
@@ -89,25 +121,16 @@ func (m *Module) launchInputs(ctx context.Context, actionRef string) (inputs, er
 			c.version, c.entries = v, map[string]inputs{}
 		}
 		in, ok := c.entries[actionRef]
-		hit := ok && c.version == v
 		c.mu.Unlock()
-		if hit {
+		if ok {
 			return in, nil
 		}
 	}
-	var in inputs
-	var err error
-	if in.action, err = m.d.Store.ActionGetByRef(ctx, actionRef); err != nil {
+	act, err := m.d.Store.ActionGetByRef(ctx, actionRef)
+	if err != nil {
 		return inputs{}, err
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		in.keys, in.keysErr = m.d.Store.KeyListForAction(ctx, in.action.PackRef, in.action.Ref)
-	}()
-	in.runtime, in.rtErr = m.actionRuntime(ctx, in.action)
-	wg.Wait()
+	in := m.storedInputs(ctx, act)
 	// Only complete loads are kept: an error is retried on the next launch.
 	if verr == nil && in.keysErr == nil && in.rtErr == nil {
 		c.mu.Lock()

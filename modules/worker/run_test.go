@@ -236,6 +236,19 @@ func TestLaunchSeesMetadataChanges(t *testing.T) {
 		return p
 	}
 	require.NotContains(t, params(), "greeting")
+	// Warm: the next launch of the action reads none of the tables the
+	// cache holds, so it runs with them renamed away.
+	hidden := []string{"action", "runtime", "key"}
+	for _, tb := range hidden {
+		_, err := e.st.Pool().Exec(ctx, `ALTER TABLE `+tb+` RENAME TO `+tb+`_hidden`)
+		require.NoError(t, err)
+	}
+	cachedRun := e.run(act, nil)
+	for _, tb := range hidden {
+		_, err := e.st.Pool().Exec(ctx, `ALTER TABLE `+tb+`_hidden RENAME TO `+tb)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "completed", cachedRun.Status, "a warm cache still read the launch tables: %s", cachedRun.Result)
 	ref := "system.greeting_" + randHex(4)
 	_, err := e.st.KeyInsert(ctx, store.NewKey{Ref: ref, OwnerType: store.KeyOwnerSystem, Name: "greeting",
 		Value: json.RawMessage(`"hello"`)})

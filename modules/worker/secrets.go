@@ -1,28 +1,17 @@
 package worker
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/attune-system/attune/modules/store"
 )
 
-// loadKeys returns the key values delivered to an action (spec §4.2 step 3):
-// system, then pack, then action keys, later ones overriding earlier ones of
-// the same name. Encrypted values are decrypted here and also returned in
-// secrets, so the runner masks them; they only ever travel on stdin or in the
-// parameter file.
-func (m *Module) loadKeys(ctx context.Context, packRef, actionRef string) (map[string]any, []string, error) {
-	keys, err := m.d.Store.KeyListForAction(ctx, packRef, actionRef)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load keys: %w", err)
-	}
-	return m.decodeKeys(keys)
-}
-
-// decodeKeys merges stored keys into parameter values (decrypting secret
-// ones) and lists the secret values to mask.
+// decodeKeys turns the stored keys delivered to an action (spec §4.2 step
+// 3: system, then pack, then action keys, later ones overriding earlier ones
+// of the same name) into parameter values. Encrypted values are decrypted
+// here and also returned as secrets, so the runner masks them; they only
+// ever travel on stdin or in the parameter file.
 func (m *Module) decodeKeys(keys []store.Key) (map[string]any, []string, error) {
 	vals := make(map[string]any, len(keys))
 	var secrets []string
