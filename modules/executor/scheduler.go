@@ -82,7 +82,10 @@ func (p newPlacer) InlineTarget(ctx context.Context, db *store.DB, action store.
 	if err != nil {
 		return store.FireTarget{}, false, err
 	}
-	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter}, true, nil
+	// Over a broker, the firing also wakes the worker through PostgreSQL
+	// (its own channel), a hop shorter than the broker's quorum queue.
+	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter,
+		Wake: !bus.InProcess(p.m.d.Bus)}, true, nil
 }
 
 // Place implements pipeline.Scheduler.

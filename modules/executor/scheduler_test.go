@@ -39,6 +39,14 @@ func TestFIFOPolicy(t *testing.T) {
 				d := h.nextDispatch(w)
 				require.Equal(t, id, d.ExecutionID, "dispatch %d out of FIFO order", i)
 				h.noDispatch(w, 100*time.Millisecond)
+				if i == 0 {
+					// Over RabbitMQ the first may be dispatched before the
+					// other executor has taken the last request in.
+					h.waitFor("all five enqueued", func() bool {
+						qs, err := h.st.QueueStatsGet(h.ctx, f.action.ID)
+						return err == nil && qs.TotalEnqueued == 5
+					})
+				}
 				qs, err := h.st.QueueStatsGet(h.ctx, f.action.ID)
 				require.NoError(t, err)
 				require.EqualValues(t, 1, qs.ActiveCount)

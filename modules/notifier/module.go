@@ -37,7 +37,7 @@ type Module struct {
 	metrics *metrics
 	hub     *hub
 	auth    *authorizer
-	lis     *listener
+	lis     *store.Listener
 	pres    *presence
 
 	ctx     context.Context // ends at Stop; closes client connections
@@ -69,7 +69,7 @@ func New(d Deps) (*Module, error) {
 	}
 	m := &Module{d: d, log: d.Log, issuer: issuer, metrics: met, hub: newHub(met)}
 	m.auth = &authorizer{st: d.Store, log: d.Log, cache: newLookupCache()}
-	m.lis = &listener{st: d.Store, log: d.Log, hub: m.hub, metrics: met, now: time.Now}
+	m.lis = newListener(d.Store, d.Log, m.hub, met, time.Now)
 	m.pres = newPresence(d.Store)
 	return m, nil
 }
@@ -78,16 +78,14 @@ func New(d Deps) (*Module, error) {
 // before Start returns, so once the process is ready no notification
 // committed afterwards is missed.
 func (m *Module) Start(ctx context.Context) error {
-	conn, err := m.lis.connect(ctx)
-	if err != nil {
-		return err
+	if err := m.lis.Connect(ctx); err != nil {
+		return fmt.Errorf("notifier: %w", err)
 	}
-	m.lis.setConn(conn)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.running.Add(2)
 	go func() {
 		defer m.running.Done()
-		m.lis.run(m.ctx, conn)
+		m.lis.Run(m.ctx)
 	}()
 	go func() {
 		defer m.running.Done()
@@ -111,4 +109,4 @@ func (m *Module) Stop(ctx context.Context) error {
 }
 
 // CheckHealth fails while the LISTEN connection is down (/readyz).
-func (m *Module) CheckHealth(context.Context) error { return m.lis.health() }
+func (m *Module) CheckHealth(context.Context) error { return m.lis.Health() }

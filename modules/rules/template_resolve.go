@@ -13,11 +13,11 @@ import (
 
 // Resolution limits (see ResolveParams).
 const (
-	maxParamsBytes   = 1 << 20 // raw action_params JSON
-	maxOutputBytes   = 1 << 20 // approximate JSON size of the resolved params
-	maxSubstitutions = 1000    // {{ }} tags rendered per call
-	maxParamsDepth   = 64      // nesting of action_params objects/arrays
-	maxReportedErrs  = 20      // position errors returned by ValidateTemplates
+	maxParamsBytes   = 256 << 10 // raw action_params JSON: decoding more costs more than a template is worth
+	maxOutputBytes   = 1 << 20   // approximate JSON size of the resolved params
+	maxSubstitutions = 1000      // {{ }} tags rendered per call
+	maxParamsDepth   = 64        // nesting of action_params objects/arrays
+	maxReportedErrs  = 20        // position errors returned by ValidateTemplates
 )
 
 // TemplateContext is everything a rule's action_params template can read.

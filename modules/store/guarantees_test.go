@@ -376,12 +376,7 @@ func TestRuleFireScheduled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := storetest.NewStore(t)
-	rule := newRule(t, s, "fixture.fire")
-	pack, err := s.PackUpsert(ctx, store.Pack{Ref: "fixture", Label: "Fixture", Version: "1.0.0"})
-	require.NoError(t, err)
-	act, err := s.ActionUpsert(ctx, store.Action{Ref: "fixture.act", Pack: pack.ID, PackRef: "fixture", Label: "act",
-		Entrypoint: "act.sh", Enabled: true})
-	require.NoError(t, err)
+	rule, act := fireFixture(t, s, "fixture.fire")
 	fire := func(event int64, runtimes ...string) (store.FiredScheduled, store.FireOutcome) {
 		t.Helper()
 		f, out, err := s.RuleFireScheduled(ctx,
@@ -497,4 +492,70 @@ func TestWebhookIngest(t *testing.T) {
 	require.True(t, ok)
 	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload FROM outbox ORDER BY id DESC LIMIT 1`).Scan(&raw))
 	require.NotContains(t, string(raw), "snapshot")
+}
+
+// With FireTarget.Wake, the firing NOTIFYs the dispatch, at commit, on the
+// chosen worker's wake channel (the payload the outbox row carries);
+// without it, nothing is sent.
+func TestRuleFireScheduledWake(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule, act := fireFixture(t, s, "fixture.wake")
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	require.NoError(t, err)
+
+	got := make(chan string, 4)
+	l := s.NewListener(store.ListenConfig{Channels: []string{store.WorkerWakeChannel(w.ID)},
+		Notify: func(_, payload string) { got <- payload }})
+	require.NoError(t, l.Connect(ctx))
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(lctx) }()
+	t.Cleanup(func() { stop(); <-done })
+
+	fire := func(event int64, wake bool) store.FiredScheduled {
+		t.Helper()
+		f, out, err := s.RuleFireScheduled(ctx,
+			store.NewEnforcement{Rule: &rule, RuleRef: "fixture.wake", TriggerRef: "fixture.trig", Event: &event},
+			store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: json.RawMessage(`{}`), AsSystem: true},
+			store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
+				MessageType: "ExecutionDispatch", Payload: json.RawMessage(`{"action_ref":"fixture.act"}`)},
+			store.FireTarget{StaleAfter: time.Minute, Wake: wake})
+		require.NoError(t, err)
+		require.Equal(t, store.Fired, out)
+		return f
+	}
+	fire(1, false)
+	f := fire(2, true)
+	select {
+	case p := <-got:
+		var outboxPayload string
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload::text FROM outbox WHERE payload->>'execution_id' = $1`,
+			fmt.Sprint(f.ExecutionID)).Scan(&outboxPayload))
+		require.JSONEq(t, outboxPayload, p)
+		require.JSONEq(t, fmt.Sprintf(`{"action_ref":"fixture.act","execution_id":%d,"fence":%d,"worker_id":%d}`,
+			f.ExecutionID, f.Fence, w.ID), p)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up notification for the woken firing")
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected second notification (the firing without Wake?): %s", p)
+	default:
+	}
+}
+
+// fireFixture is a rule (ruleRef) and the action fixture.act for the
+// RuleFireScheduled tests.
+func fireFixture(t *testing.T, s *store.Store, ruleRef string) (int64, store.Action) {
+	t.Helper()
+	ctx := context.Background()
+	rule := newRule(t, s, ruleRef)
+	pack, err := s.PackUpsert(ctx, store.Pack{Ref: "fixture", Label: "Fixture", Version: "1.0.0"})
+	require.NoError(t, err)
+	act, err := s.ActionUpsert(ctx, store.Action{Ref: "fixture.act", Pack: pack.ID, PackRef: "fixture", Label: "act",
+		Entrypoint: "act.sh", Enabled: true})
+	require.NoError(t, err)
+	return rule, act
 }

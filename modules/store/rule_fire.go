@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/attune-system/attune/db/dbsqlc"
@@ -14,6 +15,16 @@ import (
 type FireTarget struct {
 	RuntimeNames []string
 	StaleAfter   time.Duration
+	// Wake also sends the dispatch, at commit, on the chosen worker's
+	// WorkerWakeChannel: a worker listening there claims it without waiting
+	// for the broker's copy, which stays the delivery guarantee.
+	Wake bool
+}
+
+// WorkerWakeChannel is the NOTIFY channel on which RuleFireScheduled sends
+// worker id's dispatches when FireTarget.Wake is set.
+func WorkerWakeChannel(workerID int64) string {
+	return "attune_worker_wake_" + strconv.FormatInt(workerID, 10)
 }
 
 // FireOutcome is what RuleFireScheduled did.
@@ -62,7 +73,7 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 		AsSystem: ex.AsSystem, PermissionSetRefs: ex.PermissionSetRefs,
 		TimeoutSeconds: ex.TimeoutSeconds, WorkflowDef: ex.WorkflowDef, MaxRetries: ex.MaxRetries,
 		Exchange: dispatch.Exchange, RoutingKeyPrefix: dispatch.RoutingKey, MessageType: dispatch.MessageType,
-		Message: dispatch.Payload, AvailableAt: one.availableAt(),
+		Message: dispatch.Payload, AvailableAt: one.availableAt(), Wake: target.Wake,
 	})
 	if err != nil {
 		return FiredScheduled{}, FireFailed, interpretError(err, "fire rule "+enf.RuleRef)

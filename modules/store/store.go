@@ -22,6 +22,10 @@ type PoolConfig struct {
 	MaxConns int32
 	// MinConns keeps this many connections open when idle. Defaults to 0.
 	MinConns int32
+	// WarmConns is how many idle connections, their hot statements
+	// prepared, the pool keeps ready (opened in the background from the
+	// start). Defaults to 4, at most MaxConns; negative means none.
+	WarmConns int32
 	// MaxConnLifetime recycles connections after this age. Defaults to 1h.
 	MaxConnLifetime time.Duration
 	// MaxConnIdleTime closes connections idle this long. Defaults to 30m.
@@ -57,6 +61,8 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	}
 	pc.MaxConns = cmp.Or(cfg.MaxConns, 10)
 	pc.MinConns = cfg.MinConns
+	pc.MinIdleConns = warmConns(cfg.WarmConns, pc.MaxConns)
+	pc.AfterConnect = prepare(dbsqlc.HotStatements)
 	pc.MaxConnLifetime = cmp.Or(cfg.MaxConnLifetime, time.Hour)
 	pc.MaxConnIdleTime = cmp.Or(cfg.MaxConnIdleTime, 30*time.Minute)
 	if _, set := pc.ConnConfig.RuntimeParams["application_name"]; !set {
@@ -69,6 +75,8 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	rc := pc.Copy()
 	rc.MaxConns = 2
 	rc.MinConns = 0
+	rc.MinIdleConns = min(pc.MinIdleConns, 1)
+	rc.AfterConnect = prepare(dbsqlc.RelayStatements)
 	rc.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	relaxed, err := pgxpool.NewWithConfig(ctx, rc)
 	if err != nil {

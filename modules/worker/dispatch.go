@@ -36,26 +36,49 @@ type run struct {
 	written atomic.Bool
 }
 
-// onDispatch handles ExecutionDispatch: claim (fenced), then run in the
-// background. The message is acked only after the claim committed; a
-// dispatch that no longer matches the row is acked and dropped.
+// onDispatch handles ExecutionDispatch from the broker: claim (fenced), then
+// run in the background. The message is acked only after the claim
+// committed; a dispatch that no longer matches the row, or that its wake-up
+// copy already took (wake.go), is acked and dropped.
 func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	received := time.Now()
-	var msg pipeline.ExecutionDispatch
-	if err := json.Unmarshal(d.Payload, &msg); err != nil || msg.ExecutionID == 0 {
-		return bus.Permanent(fmt.Errorf("worker: malformed ExecutionDispatch: %v", err))
+	msg, err := parseDispatch(d.Payload)
+	if err != nil {
+		return bus.Permanent(err)
 	}
 	if msg.WorkerID != m.workerID {
 		m.log.Warn("worker: dispatch for another worker dropped", "execution_id", msg.ExecutionID, "worker_id", msg.WorkerID)
 		return nil
+	}
+	e, taken, err := m.seen.own(ctx, msg)
+	if err != nil || taken {
+		return err
 	}
 	// A slot first: the prefetch (cap+2) lets two dispatches wait here; if
 	// the consumer closes meanwhile they return to the queue unclaimed.
 	select {
 	case m.sem <- struct{}{}:
 	case <-ctx.Done():
+		m.seen.settle(msg, e, false)
 		return ctx.Err()
 	}
+	err = m.claimAndStart(ctx, msg, received)
+	m.seen.settle(msg, e, err == nil)
+	return err
+}
+
+func parseDispatch(payload []byte) (pipeline.ExecutionDispatch, error) {
+	var msg pipeline.ExecutionDispatch
+	if err := json.Unmarshal(payload, &msg); err != nil || msg.ExecutionID == 0 {
+		return msg, fmt.Errorf("worker: malformed ExecutionDispatch: %v", err)
+	}
+	return msg, nil
+}
+
+// claimAndStart claims msg's execution with the concurrency slot the caller
+// took, and starts it; the slot goes back unless the run started. nil means
+// settled: started, or refused as stale or duplicate.
+func (m *Module) claimAndStart(ctx context.Context, msg pipeline.ExecutionDispatch, received time.Time) error {
 	started := false
 	defer func() {
 		if !started {

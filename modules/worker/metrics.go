@@ -11,6 +11,7 @@ type metrics struct {
 	running   prometheus.Gauge
 	completed *prometheus.CounterVec
 	launch    prometheus.Histogram
+	woken     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,11 +26,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "attune_worker_launch_latency_seconds", Help: "Dispatch received to process launch.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
+		woken: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "attune_worker_dispatches_woken_total",
+			Help: "Dispatches taken from their PostgreSQL wake-up, ahead of the broker's copy.",
+		}),
 	}
 	if reg != nil {
 		m.running = register(reg, m.running)
 		m.completed = register(reg, m.completed)
 		m.launch = register(reg, m.launch)
+		m.woken = register(reg, m.woken)
 	}
 	return m
 }

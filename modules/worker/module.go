@@ -57,6 +57,11 @@ type Module struct {
 	cancels *pendingCancels
 
 	dispatchC, cancelC bus.Consumer
+	// seen dedupes a dispatch's wake-up and broker copies (wake.go).
+	seen *dispatchSeen
+	// stopWake ends the wake-up listener and its claims; nil without one.
+	stopWake func()
+	wakeWG   sync.WaitGroup
 	// life bounds background work (heartbeats, completion retries); it is
 	// cancelled at the very end of Stop.
 	life     context.Context
@@ -94,6 +99,7 @@ func New(d Deps) (*Module, error) {
 		runs:    map[int64]*run{},
 		cancels: newPendingCancels(pendingCancelMax, pendingCancelTTL),
 		sem:     make(chan struct{}, max(d.Config.MaxConcurrentTasks, 1)),
+		seen:    newDispatchSeen(),
 		envs:    d.Envs,
 	}
 	if d.Security.EncryptionKey != "" {
@@ -141,6 +147,9 @@ func (m *Module) Start(ctx context.Context) error {
 		m.stopLife()
 		return fmt.Errorf("worker: consume %s: %w", dispatch.Name, err)
 	}
+	if !bus.InProcess(m.d.Bus) {
+		m.startWake()
+	}
 	m.hbStop, m.hbDone = make(chan struct{}), make(chan struct{})
 	go m.heartbeatLoop()
 	m.log.Info("worker started", "worker_id", m.workerID, "runtimes", m.runtimes, "max_concurrent", cap(m.sem))
@@ -161,6 +170,9 @@ func (m *Module) stop(ctx context.Context) error {
 		return nil // Start never ran
 	}
 	var errs []error
+	if m.stopWake != nil {
+		m.stopWake()
+	}
 	if m.dispatchC != nil {
 		// No new claims; handlers waiting for a slot give their message back.
 		errs = append(errs, m.dispatchC.Close())

@@ -27,6 +27,7 @@ func main() {
 	flag.StringVar(&o.attune, "attune", "bin/attune", "attune binary")
 	flag.StringVar(&o.shared, "shared", "../shared", "directory holding bench/floor and bench/loadgen")
 	flag.IntVar(&o.latN, "lat-n", 200, "B1 latency requests")
+	flag.IntVar(&o.warmN, "warmup", 20, "requests sent at the B1 rate before B1 and not counted (0: none)")
 	flag.Float64Var(&o.latRate, "lat-rate", 20, "B1 requests per second")
 	flag.IntVar(&o.thrN, "thr-n", 2000, "B2 throughput requests")
 	flag.IntVar(&o.thrC, "thr-c", 16, "B2 concurrent senders")
@@ -49,6 +50,7 @@ func main() {
 type options struct {
 	attune, shared string
 	latN, thrN     int
+	warmN          int
 	thrC           int
 	latRate        float64
 	skipBig        bool

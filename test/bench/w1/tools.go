@@ -52,11 +52,14 @@ type row struct {
 
 // loadgen runs one loadgen mode against url, sampling pid's process tree.
 func loadgen(o options, url, result string, pid int, mode string) (report, error) {
-	args := []string{"-url", url, "-result", result, "-mode", mode, "-pid", fmt.Sprint(pid)}
-	if mode == "latency" {
-		args = append(args, "-n", fmt.Sprint(o.latN), "-rate", fmt.Sprint(o.latRate))
-	} else {
-		args = append(args, "-n", fmt.Sprint(o.thrN), "-c", fmt.Sprint(o.thrC))
+	args := []string{"-url", url, "-result", result, "-pid", fmt.Sprint(pid)}
+	switch mode {
+	case "warmup": // latency mode, fewer requests
+		args = append(args, "-mode", "latency", "-n", fmt.Sprint(o.warmN), "-rate", fmt.Sprint(o.latRate))
+	case "latency":
+		args = append(args, "-mode", mode, "-n", fmt.Sprint(o.latN), "-rate", fmt.Sprint(o.latRate))
+	default:
+		args = append(args, "-mode", mode, "-n", fmt.Sprint(o.thrN), "-c", fmt.Sprint(o.thrC))
 	}
 	cmd := exec.Command(o.loadgen, args...)
 	var out bytes.Buffer
@@ -76,10 +79,18 @@ func loadgen(o options, url, result string, pid int, mode string) (report, error
 	return report{}, fmt.Errorf("loadgen %s: no RESULT_JSON line", mode)
 }
 
-// measure runs B1 then B2 against url.
+// measure runs B1 then B2 against url. B1 is preceded by o.warmN requests
+// at the same rate, not counted, so that it measures every system in its
+// steady state rather than its first requests after start (new database
+// connections, first plans, cold caches), which each system pays once.
 func measure(o options, name, url, result string, pid int) (row, error) {
 	r := row{name: name}
 	var err error
+	if o.warmN > 0 {
+		if _, err = loadgen(o, url, result, pid, "warmup"); err != nil {
+			return r, err
+		}
+	}
 	if r.lat, err = loadgen(o, url, result, pid, "latency"); err != nil {
 		return r, err
 	}
