@@ -304,16 +304,11 @@ WITH pick AS (
            coalesce($23::timestamptz, now())
     FROM ex
     RETURNING outbox.id, outbox.routing_key, outbox.payload, outbox.created, outbox.available_at
-), wake AS (
-    -- Delivered at commit to the worker's wake channel, ahead of the
-    -- broker's copy; a payload too long for NOTIFY just goes without.
-    SELECT pg_notify('attune_worker_wake_' || ex.worker, ob.payload::text) AS sent
-    FROM ob CROSS JOIN ex WHERE $24::bool AND octet_length(ob.payload::text) < 7900
 )
 SELECT coalesce(pick.worker, 0)::bigint AS worker, enf.id AS enforcement_id, ex.id AS execution_id, ex.fence,
        ob.id AS outbox_id, ob.routing_key AS outbox_routing_key, ob.payload AS outbox_payload,
        ob.created AS outbox_created, ob.available_at AS outbox_available_at
-FROM pick LEFT JOIN enf ON true LEFT JOIN ex ON true LEFT JOIN ob ON true LEFT JOIN wake ON true
+FROM pick LEFT JOIN enf ON true LEFT JOIN ex ON true LEFT JOIN ob ON true
 `
 
 type RuleFireScheduledParams struct {
@@ -340,7 +335,6 @@ type RuleFireScheduledParams struct {
 	MessageType       string          `json:"message_type"`
 	Message           json.RawMessage `json:"message"`
 	AvailableAt       *time.Time      `json:"available_at"`
-	Wake              bool            `json:"wake"`
 }
 
 type RuleFireScheduledRow struct {
@@ -363,7 +357,6 @@ type RuleFireScheduledRow struct {
 // has resolved the parameters and checked that no policy governs the
 // action. worker 0: none is eligible, nothing was written. No enforcement
 // id: this (rule, event) already has an enforcement, nothing was written.
-// @wake: also NOTIFY the dispatch on the worker's channel (attune_worker_wake_<id>).
 func (q *Queries) RuleFireScheduled(ctx context.Context, db DBTX, arg RuleFireScheduledParams) (RuleFireScheduledRow, error) {
 	row := db.QueryRow(ctx, ruleFireScheduled,
 		arg.StaleAfterSeconds,
@@ -389,7 +382,6 @@ func (q *Queries) RuleFireScheduled(ctx context.Context, db DBTX, arg RuleFireSc
 		arg.MessageType,
 		arg.Message,
 		arg.AvailableAt,
-		arg.Wake,
 	)
 	var i RuleFireScheduledRow
 	err := row.Scan(

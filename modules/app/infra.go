@@ -15,6 +15,16 @@ import (
 	"github.com/attune-system/attune/modules/store"
 )
 
+// serverWarmConns covers the event path's concurrency in one process at the
+// rates where latency matters: ingest, firing, claim with its cache check
+// and a result write in flight together.
+const serverWarmConns = 4
+
+// wakeWorkers: dispatches also wake their worker through PostgreSQL when
+// the bus is RabbitMQ, whose quorum-queue hop is the slower one; the
+// in-process bus delivers at once.
+func (a *App) wakeWorkers() bool { return a.cfg.MessageQueue.URL != "" }
+
 // databaseModule is the hidden `database` module: it opens the shared pool,
 // applies or checks the schema, and reports database health to /readyz.
 type databaseModule struct {
@@ -38,7 +48,10 @@ func (m *databaseModule) Start(ctx context.Context) error {
 	var st *store.Store
 	err := retry(ctx, m.log, "connect to database", func() error {
 		var err error
-		st, err = store.Open(ctx, dsn, store.PoolConfig{MaxConns: int32(cfg.Database.MaxConnections)})
+		// Warm connections for the event path; over RabbitMQ, dispatches
+		// also wake their worker through PostgreSQL (docs/pipeline.md).
+		st, err = store.Open(ctx, dsn, store.PoolConfig{MaxConns: int32(cfg.Database.MaxConnections),
+			WarmConns: serverWarmConns, WakeWorkers: m.a.wakeWorkers()})
 		if err != nil {
 			return err
 		}

@@ -94,6 +94,7 @@ func (a *App) define(reg *kernel.Registry) {
 				Security: a.securitySettings(), PacksBaseDir: a.cfg.PacksBaseDir,
 				RuntimeEnvsDir: a.cfg.RuntimeEnvsDir, DataDir: a.cfg.DataDir,
 				DefaultTimeout: time.Duration(a.cfg.DefaultExecutionTimeoutSeconds) * time.Second,
+				Wake:           a.wakeWorkers(),
 			})
 		},
 	})

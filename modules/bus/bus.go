@@ -118,14 +118,6 @@ type Bus interface {
 	Close() error
 }
 
-// InProcess reports whether b delivers within this process only (the
-// in-process bus of roles=all), where a message reaches its consumer as soon
-// as it is published: a faster wake-up path has nothing to win there.
-func InProcess(b Bus) bool {
-	l, ok := b.(interface{ InProcess() bool })
-	return ok && l.InProcess()
-}
-
 // Outgoing is one message of a batch publish.
 type Outgoing struct {
 	Exchange, RoutingKey string

@@ -82,10 +82,7 @@ func (p newPlacer) InlineTarget(ctx context.Context, db *store.DB, action store.
 	if err != nil {
 		return store.FireTarget{}, false, err
 	}
-	// Over a broker, the firing also wakes the worker through PostgreSQL
-	// (its own channel), a hop shorter than the broker's quorum queue.
-	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter,
-		Wake: !bus.InProcess(p.m.d.Bus)}, true, nil
+	return store.FireTarget{RuntimeNames: names, StaleAfter: p.m.d.Config.WorkerStaleAfter}, true, nil
 }
 
 // Place implements pipeline.Scheduler.

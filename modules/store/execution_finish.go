@@ -49,9 +49,7 @@ func (s *Store) ExecutionFinishAttempt(ctx context.Context, r AttemptResult) err
 		return interpretError(err, fmt.Sprintf("execution %d", r.ID))
 	}
 	if row.OutboxID != nil {
-		one.committed(OutboxMessage{ID: *row.OutboxID, Exchange: m.Exchange, RoutingKey: m.RoutingKey,
-			MessageType: m.MessageType, Payload: row.OutboxPayload, Created: *row.OutboxCreated,
-			AvailableAt: *row.OutboxAvailableAt})
+		one.committed(m.written(*row.OutboxID, m.RoutingKey, row.OutboxPayload, *row.OutboxCreated, *row.OutboxAvailableAt))
 	}
 	return nil
 }

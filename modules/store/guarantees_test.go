@@ -494,19 +494,27 @@ func TestWebhookIngest(t *testing.T) {
 	require.NotContains(t, string(raw), "snapshot")
 }
 
-// With FireTarget.Wake, the firing NOTIFYs the dispatch, at commit, on the
-// chosen worker's wake channel (the payload the outbox row carries);
-// without it, nothing is sent.
-func TestRuleFireScheduledWake(t *testing.T) {
+// With PoolConfig.WakeWorkers, every ExecutionDispatch written to the
+// outbox — by the one-statement firing or in a transaction — is NOTIFYed at
+// commit on its worker's wake channel, carrying the outbox row's payload;
+// sessions without the setting send nothing.
+func TestDispatchWakesWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := storetest.NewStore(t)
-	rule, act := fireFixture(t, s, "fixture.wake")
-	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	dsn := storetest.NewDatabase(t)
+	open := func(wake bool) *store.Store {
+		s, err := store.Open(ctx, dsn, store.PoolConfig{MaxConns: 2, WakeWorkers: wake})
+		require.NoError(t, err)
+		t.Cleanup(s.Close)
+		return s
+	}
+	plain, waking := open(false), open(true)
+	rule, act := fireFixture(t, plain, "fixture.wake")
+	w, err := plain.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
 	require.NoError(t, err)
 
 	got := make(chan string, 4)
-	l := s.NewListener(store.ListenConfig{Channels: []string{store.WorkerWakeChannel(w.ID)},
+	l := plain.NewListener(store.ListenConfig{Channels: []string{store.WorkerWakeChannel(w.ID)},
 		Notify: func(_, payload string) { got <- payload }})
 	require.NoError(t, l.Connect(ctx))
 	lctx, stop := context.WithCancel(ctx)
@@ -514,34 +522,55 @@ func TestRuleFireScheduledWake(t *testing.T) {
 	go func() { defer close(done); l.Run(lctx) }()
 	t.Cleanup(func() { stop(); <-done })
 
-	fire := func(event int64, wake bool) store.FiredScheduled {
+	fire := func(s *store.Store, event int64) store.FiredScheduled {
 		t.Helper()
 		f, out, err := s.RuleFireScheduled(ctx,
 			store.NewEnforcement{Rule: &rule, RuleRef: "fixture.wake", TriggerRef: "fixture.trig", Event: &event},
 			store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: json.RawMessage(`{}`), AsSystem: true},
 			store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
 				MessageType: "ExecutionDispatch", Payload: json.RawMessage(`{"action_ref":"fixture.act"}`)},
-			store.FireTarget{StaleAfter: time.Minute, Wake: wake})
+			store.FireTarget{StaleAfter: time.Minute})
 		require.NoError(t, err)
 		require.Equal(t, store.Fired, out)
 		return f
 	}
-	fire(1, false)
-	f := fire(2, true)
-	select {
-	case p := <-got:
-		var outboxPayload string
-		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload::text FROM outbox WHERE payload->>'execution_id' = $1`,
-			fmt.Sprint(f.ExecutionID)).Scan(&outboxPayload))
-		require.JSONEq(t, outboxPayload, p)
-		require.JSONEq(t, fmt.Sprintf(`{"action_ref":"fixture.act","execution_id":%d,"fence":%d,"worker_id":%d}`,
-			f.ExecutionID, f.Fence, w.ID), p)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no wake-up notification for the woken firing")
+	enqueue := func(s *store.Store, payload string) {
+		t.Helper()
+		require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: "attune.executions",
+				RoutingKey: fmt.Sprintf("execution.dispatch.worker.%d", w.ID), MessageType: "ExecutionDispatch",
+				Payload: json.RawMessage(payload)})
+			return err
+		}))
 	}
+	next := func() string {
+		t.Helper()
+		select {
+		case p := <-got:
+			return p
+		case <-time.After(10 * time.Second):
+			t.Fatal("no wake-up notification")
+			return ""
+		}
+	}
+
+	fire(plain, 1)
+	enqueue(plain, fmt.Sprintf(`{"execution_id":1,"fence":1,"worker_id":%d}`, w.ID))
+	f := fire(waking, 2)
+	// Commit order: had either write without the setting notified, its
+	// payload would come first.
+	var outboxPayload string
+	require.NoError(t, plain.Pool().QueryRow(ctx, `SELECT payload::text FROM outbox WHERE payload->>'execution_id' = $1`,
+		fmt.Sprint(f.ExecutionID)).Scan(&outboxPayload))
+	p := next()
+	require.JSONEq(t, outboxPayload, p)
+	require.JSONEq(t, fmt.Sprintf(`{"action_ref":"fixture.act","execution_id":%d,"fence":%d,"worker_id":%d}`,
+		f.ExecutionID, f.Fence, w.ID), p)
+	enqueue(waking, fmt.Sprintf(`{"execution_id":99,"fence":3,"worker_id":%d}`, w.ID))
+	require.JSONEq(t, fmt.Sprintf(`{"execution_id":99,"fence":3,"worker_id":%d}`, w.ID), next())
 	select {
 	case p := <-got:
-		t.Fatalf("unexpected second notification (the firing without Wake?): %s", p)
+		t.Fatalf("unexpected notification: %s", p)
 	default:
 	}
 }

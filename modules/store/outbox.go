@@ -52,6 +52,13 @@ func (m NewOutboxMessage) validate(object bool) error {
 	return nil
 }
 
+// written is m as the single statement that inserted it returned it (with
+// the routing key and payload the statement completed), for the commit hook.
+func (m NewOutboxMessage) written(id int64, routingKey string, payload json.RawMessage, created, availableAt time.Time) OutboxMessage {
+	return OutboxMessage{ID: id, Exchange: m.Exchange, RoutingKey: routingKey, MessageType: m.MessageType,
+		Payload: payload, Created: created, AvailableAt: availableAt}
+}
+
 func outboxFromRow(r dbsqlc.Outbox) OutboxMessage {
 	return OutboxMessage{
 		ID: r.ID, Exchange: r.Exchange, RoutingKey: r.RoutingKey, MessageType: r.MessageType,

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/attune-system/attune/db/dbsqlc"
@@ -15,16 +14,6 @@ import (
 type FireTarget struct {
 	RuntimeNames []string
 	StaleAfter   time.Duration
-	// Wake also sends the dispatch, at commit, on the chosen worker's
-	// WorkerWakeChannel: a worker listening there claims it without waiting
-	// for the broker's copy, which stays the delivery guarantee.
-	Wake bool
-}
-
-// WorkerWakeChannel is the NOTIFY channel on which RuleFireScheduled sends
-// worker id's dispatches when FireTarget.Wake is set.
-func WorkerWakeChannel(workerID int64) string {
-	return "attune_worker_wake_" + strconv.FormatInt(workerID, 10)
 }
 
 // FireOutcome is what RuleFireScheduled did.
@@ -73,7 +62,7 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 		AsSystem: ex.AsSystem, PermissionSetRefs: ex.PermissionSetRefs,
 		TimeoutSeconds: ex.TimeoutSeconds, WorkflowDef: ex.WorkflowDef, MaxRetries: ex.MaxRetries,
 		Exchange: dispatch.Exchange, RoutingKeyPrefix: dispatch.RoutingKey, MessageType: dispatch.MessageType,
-		Message: dispatch.Payload, AvailableAt: one.availableAt(), Wake: target.Wake,
+		Message: dispatch.Payload, AvailableAt: one.availableAt(),
 	})
 	if err != nil {
 		return FiredScheduled{}, FireFailed, interpretError(err, "fire rule "+enf.RuleRef)
@@ -84,9 +73,8 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 	case row.EnforcementID == nil || row.ExecutionID == nil || row.OutboxID == nil:
 		return FiredScheduled{}, FireDuplicate, nil
 	}
-	one.committed(OutboxMessage{ID: *row.OutboxID, Exchange: dispatch.Exchange, RoutingKey: *row.OutboxRoutingKey,
-		MessageType: dispatch.MessageType, Payload: row.OutboxPayload, Created: *row.OutboxCreated,
-		AvailableAt: *row.OutboxAvailableAt})
+	one.committed(dispatch.written(*row.OutboxID, *row.OutboxRoutingKey, row.OutboxPayload, *row.OutboxCreated,
+		*row.OutboxAvailableAt))
 	return FiredScheduled{EnforcementID: *row.EnforcementID, ExecutionID: *row.ExecutionID, Fence: *row.Fence,
 		Worker: row.Worker}, Fired, nil
 }

@@ -24,8 +24,13 @@ type PoolConfig struct {
 	MinConns int32
 	// WarmConns is how many idle connections, their hot statements
 	// prepared, the pool keeps ready (opened in the background from the
-	// start). Defaults to 4, at most MaxConns; negative means none.
+	// start), at most MaxConns. Zero means none: only a long-running
+	// server gains from them, not a CLI command or a test.
 	WarmConns int32
+	// WakeWorkers makes every ExecutionDispatch this pool's sessions write
+	// to the outbox also NOTIFY the worker's WorkerWakeChannel at commit
+	// (migration 00003): for a broker whose hops are slower than that.
+	WakeWorkers bool
 	// MaxConnLifetime recycles connections after this age. Defaults to 1h.
 	MaxConnLifetime time.Duration
 	// MaxConnIdleTime closes connections idle this long. Defaults to 30m.
@@ -61,8 +66,14 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	}
 	pc.MaxConns = cmp.Or(cfg.MaxConns, 10)
 	pc.MinConns = cfg.MinConns
-	pc.MinIdleConns = warmConns(cfg.WarmConns, pc.MaxConns)
-	pc.AfterConnect = prepare(dbsqlc.HotStatements)
+	warm := cfg.WarmConns > 0
+	if warm {
+		pc.MinIdleConns = min(cfg.WarmConns, pc.MaxConns)
+		pc.AfterConnect = prepare(dbsqlc.HotStatements)
+	}
+	if cfg.WakeWorkers {
+		pc.ConnConfig.RuntimeParams[wakeWorkersSetting] = "on"
+	}
 	pc.MaxConnLifetime = cmp.Or(cfg.MaxConnLifetime, time.Hour)
 	pc.MaxConnIdleTime = cmp.Or(cfg.MaxConnIdleTime, 30*time.Minute)
 	if _, set := pc.ConnConfig.RuntimeParams["application_name"]; !set {
@@ -76,7 +87,9 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	rc.MaxConns = 2
 	rc.MinConns = 0
 	rc.MinIdleConns = min(pc.MinIdleConns, 1)
-	rc.AfterConnect = prepare(dbsqlc.RelayStatements)
+	if warm {
+		rc.AfterConnect = prepare(dbsqlc.RelayStatements)
+	}
 	rc.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	relaxed, err := pgxpool.NewWithConfig(ctx, rc)
 	if err != nil {

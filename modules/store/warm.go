@@ -6,21 +6,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// defaultWarmConns covers the hot path's concurrency in one process at the
-// rates where latency matters: ingest, firing, claim with its cache check,
-// and a result write in flight together.
-const defaultWarmConns = 4
-
-func warmConns(n, maxConns int32) int32 {
-	switch {
-	case n < 0:
-		return 0
-	case n == 0:
-		n = defaultWarmConns
-	}
-	return min(n, maxConns)
-}
-
 // prepare returns an AfterConnect hook that prepares stmts on a new
 // connection under their own text, which is how pgx finds them again, so
 // their first use runs at once instead of first parsing and describing

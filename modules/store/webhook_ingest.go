@@ -46,8 +46,6 @@ func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMess
 	trig := log.TriggerID
 	ev = Event{ID: row.EventID, Trigger: &trig, TriggerRef: e.TriggerRef, Config: e.Config, Payload: e.Payload,
 		SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey, Created: row.EventCreated}
-	one.committed(OutboxMessage{ID: row.OutboxID, Exchange: msg.Exchange, RoutingKey: msg.RoutingKey,
-		MessageType: msg.MessageType, Payload: row.OutboxPayload, Created: row.OutboxCreated,
-		AvailableAt: row.OutboxAvailableAt})
+	one.committed(msg.written(row.OutboxID, msg.RoutingKey, row.OutboxPayload, row.OutboxCreated, row.OutboxAvailableAt))
 	return ev, true, nil
 }

@@ -29,6 +29,9 @@ type Deps struct {
 	RuntimeEnvsDir string
 	DataDir        string
 	DefaultTimeout time.Duration
+	// Wake listens for dispatch wake-ups (wake.go), which the server's
+	// sessions send when its bus is a broker.
+	Wake bool
 	// Envs prepares per-pack runtime environments (virtualenv, node_modules)
 	// and detects runtimes. Nil uses runtimeenv.NewManager over the dirs
 	// above.
@@ -147,7 +150,7 @@ func (m *Module) Start(ctx context.Context) error {
 		m.stopLife()
 		return fmt.Errorf("worker: consume %s: %w", dispatch.Name, err)
 	}
-	if !bus.InProcess(m.d.Bus) {
+	if m.d.Wake {
 		m.startWake()
 	}
 	m.hbStop, m.hbDone = make(chan struct{}), make(chan struct{})

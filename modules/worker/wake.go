@@ -9,8 +9,9 @@ import (
 	"github.com/attune-system/attune/modules/store"
 )
 
-// Over a broker, the executor's rule firing also NOTIFYs the dispatch on
-// this worker's own channel when it commits (store.WorkerWakeChannel): one
+// Over a broker, every dispatch written to the outbox is also NOTIFYed on
+// this worker's own channel when it commits (store.WorkerWakeChannel,
+// store.PoolConfig.WakeWorkers; Deps.Wake tells the worker to listen): one
 // PostgreSQL hop instead of the relay's publish and the quorum queue's
 // write before delivery. The notification is only a head start: it is lost
 // while the LISTEN connection is down, skipped when no slot is free, and

@@ -14,14 +14,15 @@ import (
 
 	"github.com/attune-system/attune/modules/pipeline"
 	"github.com/attune-system/attune/modules/store"
+	"github.com/attune-system/attune/modules/worker"
 )
 
 // Over a broker, a dispatch NOTIFYed on the worker's wake channel runs
 // without its broker copy; the broker copy arriving afterwards runs nothing
-// more. (The in-process bus needs no wake-up: the worker does not listen.)
+// more.
 func TestWakeUpRunsDispatchAheadOfBroker(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{rabbit: true})
+	e := newEnv(t, envOpts{rabbit: true, configure: func(d *worker.Deps) { d.Wake = true }})
 	ctx := context.Background()
 	marks := filepath.Join(t.TempDir(), "ran")
 	act := e.action("woken", "#!/bin/sh\necho run >> '"+marks+"'\n", nil)

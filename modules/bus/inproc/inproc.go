@@ -213,9 +213,6 @@ func (b *Bus) deadLetterLocked(q *queue, e *entry) {
 	dlq.cond.Broadcast()
 }
 
-// InProcess marks this bus for bus.InProcess.
-func (b *Bus) InProcess() bool { return true }
-
 // Ping fails only after Close: memory is always reachable.
 func (b *Bus) Ping(context.Context) error {
 	b.mu.Lock()
