@@ -137,7 +137,9 @@ func ensureDevDatabase(ctx context.Context, cfg Config, log *slog.Logger) (*devD
 	}
 	d := &devDatabase{cmd: cmd, done: make(chan error, 1), log: log}
 	go func() { d.done <- cmd.Wait(); _ = logFile.Close() }()
-	for !reachable(addr) {
+	// Its port opens before it accepts sessions ("the database system is
+	// starting up"): ready means a session could be opened.
+	for !accepting(ctx, pcfg) {
 		select {
 		case err := <-d.done:
 			d.done <- err
@@ -161,6 +163,20 @@ func (d *devDatabase) stop() error {
 		<-d.done
 	}
 	return nil
+}
+
+// accepting reports whether the server behind cfg opens a session on its
+// maintenance database.
+func accepting(ctx context.Context, cfg *pgx.ConnConfig) bool {
+	c := cfg.Copy()
+	c.Database = "postgres"
+	c.ConnectTimeout = 500 * time.Millisecond
+	conn, err := pgx.ConnectConfig(ctx, c)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close(context.WithoutCancel(ctx))
+	return true
 }
 
 func reachable(addr string) bool {
