@@ -14,12 +14,17 @@ SELECT * FROM pack_environment WHERE id = @id;
 SELECT * FROM pack_environment WHERE pack_ref = @pack_ref ORDER BY runtime_ref;
 
 -- name: PackEnvironmentClaim :one
--- Takes the build lease when it is free, expired or already ours. No row
--- means another builder holds a live lease.
+-- Takes the build lease when it is free, expired or already ours — unless
+-- the environment is ready with @unless_ready_checksum: a builder finished
+-- it since the caller looked, and building again would be wasted (and, for
+-- the caller, an environment replaced under its feet). No row means another
+-- builder holds a live lease or has just finished: look again.
 UPDATE pack_environment
 SET claimed_by_worker = @holder, claim_expires_at = now() + make_interval(secs => @ttl_seconds::float8),
     status = 'installing'
 WHERE id = @id AND (claimed_by_worker IS NULL OR claim_expires_at < now() OR claimed_by_worker = @holder)
+  AND (sqlc.narg(unless_ready_checksum)::text IS NULL OR status <> 'ready'
+       OR manifest_checksum IS DISTINCT FROM sqlc.narg(unless_ready_checksum)::text)
 RETURNING *;
 
 -- name: PackEnvironmentRenew :execrows

@@ -14,19 +14,30 @@ UPDATE pack_environment
 SET claimed_by_worker = $1, claim_expires_at = now() + make_interval(secs => $2::float8),
     status = 'installing'
 WHERE id = $3 AND (claimed_by_worker IS NULL OR claim_expires_at < now() OR claimed_by_worker = $1)
+  AND ($4::text IS NULL OR status <> 'ready'
+       OR manifest_checksum IS DISTINCT FROM $4::text)
 RETURNING id, pack, pack_ref, runtime, runtime_ref, runtime_version, env_key, env_path, status, manifest_checksum, claimed_by_worker, claim_expires_at, installed_at, last_verified, install_log, install_error, metadata, created, updated
 `
 
 type PackEnvironmentClaimParams struct {
-	Holder     *string `json:"holder"`
-	TtlSeconds float64 `json:"ttl_seconds"`
-	ID         int64   `json:"id"`
+	Holder              *string `json:"holder"`
+	TtlSeconds          float64 `json:"ttl_seconds"`
+	ID                  int64   `json:"id"`
+	UnlessReadyChecksum *string `json:"unless_ready_checksum"`
 }
 
-// Takes the build lease when it is free, expired or already ours. No row
-// means another builder holds a live lease.
+// Takes the build lease when it is free, expired or already ours — unless
+// the environment is ready with @unless_ready_checksum: a builder finished
+// it since the caller looked, and building again would be wasted (and, for
+// the caller, an environment replaced under its feet). No row means another
+// builder holds a live lease or has just finished: look again.
 func (q *Queries) PackEnvironmentClaim(ctx context.Context, db DBTX, arg PackEnvironmentClaimParams) (PackEnvironment, error) {
-	row := db.QueryRow(ctx, packEnvironmentClaim, arg.Holder, arg.TtlSeconds, arg.ID)
+	row := db.QueryRow(ctx, packEnvironmentClaim,
+		arg.Holder,
+		arg.TtlSeconds,
+		arg.ID,
+		arg.UnlessReadyChecksum,
+	)
 	var i PackEnvironment
 	err := row.Scan(
 		&i.ID,

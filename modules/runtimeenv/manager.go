@@ -119,11 +119,18 @@ func (m *Manager) Ensure(ctx context.Context, packRef string, rt store.Runtime) 
 		return Env{}, err
 	}
 	for {
-		if row.Status == store.EnvReady && row.ManifestChecksum != nil && *row.ManifestChecksum == sum && b.intact() {
+		built := row.Status == store.EnvReady && row.ManifestChecksum != nil && *row.ManifestChecksum == sum
+		if built && b.intact() {
 			_ = m.st.PackEnvironmentTouch(ctx, row.ID)
 			return b.env()
 		}
-		claimed, ok, err := m.st.PackEnvironmentClaim(ctx, row.ID, m.holder, m.LeaseTTL)
+		// Not built as wanted: claim unless another builder finishes it
+		// first. Built but its files gone: rebuild regardless.
+		unlessReady := &sum
+		if built {
+			unlessReady = nil
+		}
+		claimed, ok, err := m.st.PackEnvironmentClaim(ctx, row.ID, m.holder, m.LeaseTTL, unlessReady)
 		if err != nil {
 			return Env{}, err
 		}

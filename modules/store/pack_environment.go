@@ -88,10 +88,13 @@ func (d *DB) PackEnvironmentListByPack(ctx context.Context, packRef string) ([]P
 }
 
 // PackEnvironmentClaim takes the build lease for holder (status becomes
-// installing). ok is false when another holder has a live lease.
-func (d *DB) PackEnvironmentClaim(ctx context.Context, id int64, holder string, ttl time.Duration) (env PackEnvironment, ok bool, err error) {
+// installing). ok is false when another holder has a live lease, or when
+// unlessReady is set and the environment is ready with that checksum (a
+// build finished since the caller looked; nil claims it regardless, for a
+// ready environment whose files are gone).
+func (d *DB) PackEnvironmentClaim(ctx context.Context, id int64, holder string, ttl time.Duration, unlessReady *string) (env PackEnvironment, ok bool, err error) {
 	row, err := d.q.PackEnvironmentClaim(ctx, d.db, dbsqlc.PackEnvironmentClaimParams{
-		Holder: &holder, TtlSeconds: ttl.Seconds(), ID: id,
+		Holder: &holder, TtlSeconds: ttl.Seconds(), ID: id, UnlessReadyChecksum: unlessReady,
 	})
 	if err != nil {
 		err = interpretError(err, fmt.Sprintf("claim pack environment %d", id))
