@@ -97,15 +97,17 @@ FOR UPDATE SKIP LOCKED;
 -- name: ExecutionClaimDispatch :one
 -- Worker claim of one dispatch message: the row must still be scheduled for
 -- this worker with the fence the dispatch carried, so a duplicate or stale
--- dispatch (rescheduled elsewhere, already claimed) claims nothing.
+-- dispatch (rescheduled elsewhere, already claimed) claims nothing. The
+-- metadata_version comes back with it, so the worker can tell whether its
+-- cached launch inputs are current without a round trip of its own.
 UPDATE execution
 SET status = 'running',
     attempt = attempt + 1,
     fence = fence + 1,
     started_at = coalesce(started_at, now()),
     lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
-WHERE id = @id AND status = 'scheduled' AND worker = @worker AND fence = @fence
-RETURNING *;
+WHERE execution.id = @id AND execution.status = 'scheduled' AND execution.worker = @worker AND execution.fence = @fence
+RETURNING sqlc.embed(execution), coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version;
 
 -- name: ExecutionRenewLease :one
 -- Heartbeat renewal by the attempt holding fence. It returns the status so a

@@ -72,8 +72,8 @@ SET status = 'running',
     fence = fence + 1,
     started_at = coalesce(started_at, now()),
     lease_expires_at = now() + make_interval(secs => $1::float8)
-WHERE id = $2 AND status = 'scheduled' AND worker = $3 AND fence = $4
-RETURNING id, action, action_ref, config, env_vars, parent, enforcement, executor, permission_set_refs, worker, status, result, started_at, timeout_seconds, workflow_def, workflow_task, retry_count, max_retries, retry_reason, original_execution, attempt, fence, lease_expires_at, result_fence, created, updated
+WHERE execution.id = $2 AND execution.status = 'scheduled' AND execution.worker = $3 AND execution.fence = $4
+RETURNING execution.id, execution.action, execution.action_ref, execution.config, execution.env_vars, execution.parent, execution.enforcement, execution.executor, execution.permission_set_refs, execution.worker, execution.status, execution.result, execution.started_at, execution.timeout_seconds, execution.workflow_def, execution.workflow_task, execution.retry_count, execution.max_retries, execution.retry_reason, execution.original_execution, execution.attempt, execution.fence, execution.lease_expires_at, execution.result_fence, execution.created, execution.updated, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
 `
 
 type ExecutionClaimDispatchParams struct {
@@ -83,44 +83,52 @@ type ExecutionClaimDispatchParams struct {
 	Fence        int64   `json:"fence"`
 }
 
+type ExecutionClaimDispatchRow struct {
+	Execution       Execution `json:"execution"`
+	MetadataVersion int64     `json:"metadata_version"`
+}
+
 // Worker claim of one dispatch message: the row must still be scheduled for
 // this worker with the fence the dispatch carried, so a duplicate or stale
-// dispatch (rescheduled elsewhere, already claimed) claims nothing.
-func (q *Queries) ExecutionClaimDispatch(ctx context.Context, db DBTX, arg ExecutionClaimDispatchParams) (Execution, error) {
+// dispatch (rescheduled elsewhere, already claimed) claims nothing. The
+// metadata_version comes back with it, so the worker can tell whether its
+// cached launch inputs are current without a round trip of its own.
+func (q *Queries) ExecutionClaimDispatch(ctx context.Context, db DBTX, arg ExecutionClaimDispatchParams) (ExecutionClaimDispatchRow, error) {
 	row := db.QueryRow(ctx, executionClaimDispatch,
 		arg.LeaseSeconds,
 		arg.ID,
 		arg.Worker,
 		arg.Fence,
 	)
-	var i Execution
+	var i ExecutionClaimDispatchRow
 	err := row.Scan(
-		&i.ID,
-		&i.Action,
-		&i.ActionRef,
-		&i.Config,
-		&i.EnvVars,
-		&i.Parent,
-		&i.Enforcement,
-		&i.Executor,
-		&i.PermissionSetRefs,
-		&i.Worker,
-		&i.Status,
-		&i.Result,
-		&i.StartedAt,
-		&i.TimeoutSeconds,
-		&i.WorkflowDef,
-		&i.WorkflowTask,
-		&i.RetryCount,
-		&i.MaxRetries,
-		&i.RetryReason,
-		&i.OriginalExecution,
-		&i.Attempt,
-		&i.Fence,
-		&i.LeaseExpiresAt,
-		&i.ResultFence,
-		&i.Created,
-		&i.Updated,
+		&i.Execution.ID,
+		&i.Execution.Action,
+		&i.Execution.ActionRef,
+		&i.Execution.Config,
+		&i.Execution.EnvVars,
+		&i.Execution.Parent,
+		&i.Execution.Enforcement,
+		&i.Execution.Executor,
+		&i.Execution.PermissionSetRefs,
+		&i.Execution.Worker,
+		&i.Execution.Status,
+		&i.Execution.Result,
+		&i.Execution.StartedAt,
+		&i.Execution.TimeoutSeconds,
+		&i.Execution.WorkflowDef,
+		&i.Execution.WorkflowTask,
+		&i.Execution.RetryCount,
+		&i.Execution.MaxRetries,
+		&i.Execution.RetryReason,
+		&i.Execution.OriginalExecution,
+		&i.Execution.Attempt,
+		&i.Execution.Fence,
+		&i.Execution.LeaseExpiresAt,
+		&i.Execution.ResultFence,
+		&i.Execution.Created,
+		&i.Execution.Updated,
+		&i.MetadataVersion,
 	)
 	return i, err
 }

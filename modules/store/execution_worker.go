@@ -15,19 +15,20 @@ import (
 // now+lease) only while the row is still scheduled for worker with the fence
 // the dispatch carried. Any other state (duplicate message, claimed already,
 // rescheduled elsewhere, cancelled) returns domain.ErrConflict, so the caller
-// acks and drops the message.
-func (d *DB) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64, lease time.Duration) (Execution, error) {
+// acks and drops the message. The metadata_version read by the same
+// statement comes back with the claimed row.
+func (d *DB) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64, lease time.Duration) (Execution, int64, error) {
 	row, err := d.q.ExecutionClaimDispatch(ctx, d.db, dbsqlc.ExecutionClaimDispatchParams{
 		ID: id, Worker: &worker, Fence: fence, LeaseSeconds: lease.Seconds(),
 	})
 	if err == nil {
-		return executionFromRow(row), nil
+		return executionFromRow(row.Execution), row.MetadataVersion, nil
 	}
 	err = interpretError(err, fmt.Sprintf("execution %d", id))
 	if !errors.Is(err, domain.ErrNotFound) {
-		return Execution{}, err
+		return Execution{}, 0, err
 	}
-	return Execution{}, d.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
+	return Execution{}, 0, d.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
 }
 
 // ExecutionRenewLease extends the lease of the attempt holding fence and

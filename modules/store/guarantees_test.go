@@ -141,10 +141,7 @@ func TestExecutionFenceRefusesStaleAttempt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := storetest.NewStore(t)
-	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w1"})
-	require.NoError(t, err)
-	ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
-	require.NoError(t, err)
+	w, ex := scheduledExecution(t, s)
 	require.Zero(t, ex.Fence)
 
 	a1, err := s.ExecutionClaim(ctx, ex.ID, w.ID, 30*time.Second)
@@ -188,6 +185,48 @@ func TestExecutionFenceRefusesStaleAttempt(t *testing.T) {
 	_, err = s.ExecutionUpdateStatus(ctx, store.StatusUpdate{ID: 999999, Fence: 0,
 		From: []string{"running"}, To: "failed"})
 	require.ErrorIs(t, err, domain.ErrNotFound)
+}
+
+// The worker's claim is fenced to the dispatch it got and brings back the
+// metadata version read in the same statement, which the worker's launch
+// cache is checked against instead of a query of its own.
+func TestExecutionClaimDispatchReadsMetadataVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, ex := scheduledExecution(t, s)
+	_, err := s.Pool().Exec(ctx, `UPDATE execution SET worker = $1 WHERE id = $2`, w.ID, ex.ID)
+	require.NoError(t, err)
+	before, err := s.MetadataVersion(ctx)
+	require.NoError(t, err)
+	_, err = s.KeyInsert(ctx, store.NewKey{Ref: "system.claim_probe", OwnerType: store.KeyOwnerSystem, Name: "claim_probe",
+		Value: json.RawMessage(`"x"`)})
+	require.NoError(t, err)
+	want, err := s.MetadataVersion(ctx)
+	require.NoError(t, err)
+	require.Greater(t, want, before, "a key insert did not bump the metadata version")
+
+	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence+1, time.Minute)
+	require.ErrorIs(t, err, domain.ErrConflict, "a dispatch with another fence claimed")
+	claimed, version, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	require.NoError(t, err)
+	require.Equal(t, want, version)
+	require.Equal(t, "running", claimed.Status)
+	require.Equal(t, ex.Fence+1, claimed.Fence)
+	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	require.ErrorIs(t, err, domain.ErrConflict, "the same dispatch claimed twice")
+}
+
+// scheduledExecution registers a worker and inserts a scheduled execution
+// (not yet placed on it).
+func scheduledExecution(t *testing.T, s *store.Store) (store.Worker, store.Execution) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w1"})
+	require.NoError(t, err)
+	ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
+	require.NoError(t, err)
+	return w, ex
 }
 
 func TestExecutionListPageNewestFirst(t *testing.T) {

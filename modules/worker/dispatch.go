@@ -25,6 +25,9 @@ type run struct {
 	received time.Time
 	// pre holds the launch inputs loaded while the claim committed.
 	pre *prefetched
+	// version is the metadata_version the claim read: pre is used only
+	// when it is current for that version.
+	version int64
 	// origin is the enforcement's refs when the dispatch carried them.
 	origin enforcementRefs
 	// stale: the lease was lost (fence moved on); write nothing.
@@ -89,14 +92,14 @@ func (m *Module) claimAndStart(ctx context.Context, msg pipeline.ExecutionDispat
 	// (rescheduled elsewhere, already claimed, cancelled) claims nothing.
 	// The launch inputs load meanwhile.
 	pre := m.prefetch(msg.ActionRef)
-	claimed, err := m.claim(ctx, msg)
+	claimed, version, err := m.claim(ctx, msg)
 	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
 		m.log.Debug("worker: stale or duplicate dispatch dropped", "execution_id", msg.ExecutionID, "fence", msg.Fence, "err", err)
 		return nil
 	} else if err != nil {
 		return err
 	}
-	r := &run{ex: claimed, received: received, pre: pre, origin: enforcementRefs{rule: msg.RuleRef, trigger: msg.TriggerRef}}
+	r := &run{ex: claimed, received: received, pre: pre, version: version, origin: enforcementRefs{rule: msg.RuleRef, trigger: msg.TriggerRef}}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	m.mu.Lock()
 	m.runs[claimed.ID] = r
@@ -113,7 +116,8 @@ func (m *Module) claimAndStart(ctx context.Context, msg pipeline.ExecutionDispat
 
 // claim moves the execution to running with a new fence and lease: one
 // fenced compare-and-set, so it needs no transaction of its own. Observers
-// learn of the change from the execution_status_changed notification.
-func (m *Module) claim(ctx context.Context, msg pipeline.ExecutionDispatch) (store.Execution, error) {
+// learn of the change from the execution_status_changed notification. It
+// also returns the metadata version, read in the same statement.
+func (m *Module) claim(ctx context.Context, msg pipeline.ExecutionDispatch) (store.Execution, int64, error) {
 	return m.d.Store.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, m.d.Config.LeaseTimeout)
 }

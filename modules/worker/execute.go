@@ -90,7 +90,7 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 func (m *Module) prepare(r *run) (*launch, error) {
 	backoff := prepareBackoffMin
 	for waited := time.Duration(0); ; waited += backoff {
-		pre := r.pre.forExecution(r.ex)
+		pre := r.pre.forExecution(r.ex, r.version, &m.launch)
 		r.pre = nil // a retry loads afresh
 		var err error
 		if pre == nil {

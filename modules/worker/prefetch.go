@@ -14,6 +14,7 @@ import (
 // the launch cache while the metadata version is unchanged.
 type prefetched struct {
 	done    chan struct{}
+	version int64 // the metadata version the inputs are current for; -1: unknown
 	action  store.Action
 	err     error // loading the action; keys and runtime are then unset
 	keys    map[string]any
@@ -28,7 +29,8 @@ func (m *Module) prefetch(actionRef string) *prefetched {
 	p := &prefetched{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		in, err := m.launchInputs(m.life, actionRef)
+		in, version, err := m.launchInputs(m.life, actionRef)
+		p.version = version
 		if p.err = err; err == nil {
 			m.decode(p, in)
 		}
@@ -66,14 +68,17 @@ func (m *Module) decode(p *prefetched, in inputs) {
 }
 
 // forExecution waits for the prefetch and returns it when it loaded the
-// action ex runs; nil means load everything afresh (no prefetch, a failed
-// one, or an action replaced between dispatch and claim).
-func (p *prefetched) forExecution(ex store.Execution) *prefetched {
+// action ex runs and is current for version, the metadata version the
+// claim read; nil means load everything afresh (no prefetch, a failed one,
+// metadata changed, or an action replaced between dispatch and claim).
+// The cache learns the claim's version, so a stale cache is emptied.
+func (p *prefetched) forExecution(ex store.Execution, version int64, cache *launchCache) *prefetched {
+	cache.observe(version)
 	if p == nil {
 		return nil
 	}
 	<-p.done
-	if p.err != nil || ex.Action == nil || p.action.ID != *ex.Action {
+	if p.err != nil || p.version != version || ex.Action == nil || p.action.ID != *ex.Action {
 		return nil
 	}
 	return p
@@ -100,35 +105,52 @@ func (m *Module) storedInputs(ctx context.Context, act store.Action) inputs {
 
 // launchCache keeps inputs by action ref for one metadata_version (bumped
 // by every committed change to actions, runtimes and keys), so a run of the
-// same action reads one counter instead of three tables. Entries are stored
-// only under the version read before loading them, and only while the cache
-// is still at it, so nothing older than the cache's version lands in it; any
-// other version (an older one too, after a restore or failover) empties it.
+// same action costs no query at all: the claim reads the version in its own
+// statement and tells whether the cached inputs are still current. Entries
+// are stored only under the version read before loading them, and only
+// while the cache is still at it, so nothing older than the cache's version
+// lands in it; any other version (an older one too, after a restore or
+// failover) empties it.
 type launchCache struct {
 	mu      sync.Mutex
 	version int64
 	entries map[string]inputs
 }
 
-// launchInputs returns actionRef's stored launch inputs, from the cache
-// when the metadata version has not moved.
-func (m *Module) launchInputs(ctx context.Context, actionRef string) (inputs, error) {
+// observe moves the cache to version v, emptying it when v differs.
+func (c *launchCache) observe(v int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v != c.version || c.entries == nil {
+		c.version, c.entries = v, map[string]inputs{}
+	}
+}
+
+// lookup returns actionRef's cached inputs and the version they are for.
+func (c *launchCache) lookup(actionRef string) (inputs, int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in, ok := c.entries[actionRef]
+	return in, c.version, ok
+}
+
+// launchInputs returns actionRef's stored launch inputs and the metadata
+// version they are current for (-1: unknown): from the cache when it holds
+// them, else loaded after reading the version.
+func (m *Module) launchInputs(ctx context.Context, actionRef string) (inputs, int64, error) {
 	c := &m.launch
+	if in, v, ok := c.lookup(actionRef); ok {
+		return in, v, nil
+	}
 	v, verr := m.d.Store.MetadataVersion(ctx)
 	if verr == nil {
-		c.mu.Lock()
-		if v != c.version || c.entries == nil {
-			c.version, c.entries = v, map[string]inputs{}
-		}
-		in, ok := c.entries[actionRef]
-		c.mu.Unlock()
-		if ok {
-			return in, nil
-		}
+		c.observe(v)
+	} else {
+		v = -1
 	}
 	act, err := m.d.Store.ActionGetByRef(ctx, actionRef)
 	if err != nil {
-		return inputs{}, err
+		return inputs{}, v, err
 	}
 	in := m.storedInputs(ctx, act)
 	// Only complete loads are kept: an error is retried on the next launch.
@@ -139,5 +161,5 @@ func (m *Module) launchInputs(ctx context.Context, actionRef string) (inputs, er
 		}
 		c.mu.Unlock()
 	}
-	return in, nil
+	return in, v, nil
 }
