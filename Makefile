@@ -48,7 +48,7 @@ bench: build ## Go micro-benchmarks, then the W1 harness (floor vs attune, both 
 	$(GO) test -run '^$$' -bench . -benchmem ./modules/bus/... ./modules/security/... ./modules/rules/... ./modules/runner/...
 	$(MAKE) bench-w1
 
-bench-w1: build ## W1 webhook→shell: floor vs attune (roles=all and split over RabbitMQ), ratios to the floor
+bench-w1: build ## W1 webhook→shell: floor vs attune (roles=all and split over RabbitMQ), 3 rounds, median ratios to the floor
 	@test -d ../shared/bench/floor -a -d ../shared/bench/loadgen || { echo "bench-w1: ../shared/bench/{floor,loadgen} not found (expected next to the repository)"; exit 1; }
 	$(GO) run ./test/bench/w1 -attune $(BIN) -shared ../shared
 

@@ -2,7 +2,10 @@
 // ../shared/bench/README.md) against the platform-free floor and against
 // Attune in two topologies (every role in one process on the in-process bus;
 // api, 2 executors and 2 workers as separate processes over RabbitMQ), in the
-// same run, and prints one table of Attune's figures as ratios to the floor.
+// same run, and prints Attune's figures as ratios to the floor. The floor is
+// measured again right before each topology, and the whole sequence is
+// repeated -rounds times: the table of every measurement is followed by the
+// median ratios, since these shared machines drift by ±30% within minutes.
 //
 // Usage (from the repository root, after `make build`):
 //
@@ -32,8 +35,13 @@ func main() {
 	flag.IntVar(&o.thrN, "thr-n", 2000, "B2 throughput requests")
 	flag.IntVar(&o.thrC, "thr-c", 16, "B2 concurrent senders")
 	flag.BoolVar(&o.skipBig, "skip-big-output", false, "skip the 20 × 100 MB output RSS measurement")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of (floor, topology) measurements; ratios are reported per round and as medians")
 	topos := flag.String("topos", "inproc,split", "comma-separated Attune topologies to measure (inproc, split)")
 	flag.Parse()
+	if o.rounds < 1 {
+		fmt.Fprintln(os.Stderr, "w1: -rounds must be at least 1")
+		os.Exit(2)
+	}
 	o.topos = strings.Split(*topos, ",")
 	for _, t := range o.topos {
 		if t != "inproc" && t != "split" {
@@ -54,6 +62,7 @@ type options struct {
 	thrC           int
 	latRate        float64
 	skipBig        bool
+	rounds         int
 	topos          []string
 	work           string // scratch directory for this run
 	loadgen        string
@@ -80,31 +89,35 @@ func run(o options) error {
 	if o.loadgen, err = buildTool(o, "loadgen"); err != nil {
 		return err
 	}
-	var rows []row
-	fl, err := benchFloor(o, floor)
-	if err != nil {
-		return fmt.Errorf("floor: %w", err)
-	}
-	rows = append(rows, fl)
+	var pairs []pair
 	big := "skipped (-skip-big-output)"
-	for _, topo := range o.topos {
-		var after func(api string, pid int)
-		if topo == "inproc" && !o.skipBig {
-			after = func(api string, pid int) {
-				if mib, err := bigOutputRSS(api, pid); err != nil {
-					big = "error: " + err.Error()
-				} else {
-					big = fmt.Sprintf("%.1f MiB", mib)
+	for round := 1; round <= o.rounds; round++ {
+		for _, topo := range o.topos {
+			// The floor right before each topology: its ratio compares two
+			// measurements minutes, not a quarter of an hour, apart.
+			fl, err := benchFloor(o, floor)
+			if err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+			var after func(api string, pid int)
+			if topo == "inproc" && !o.skipBig && round == 1 {
+				after = func(api string, pid int) {
+					if mib, err := bigOutputRSS(api, pid); err != nil {
+						big = "error: " + err.Error()
+					} else {
+						big = fmt.Sprintf("%.1f MiB", mib)
+					}
 				}
 			}
+			r, err := benchAttune(o, topo, after)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "w1: attune %s: %v\n", topo, err)
+				r = row{name: "attune " + topo, err: err.Error()}
+			}
+			pairs = append(pairs, pair{round: round, floor: fl, attune: r})
 		}
-		r, err := benchAttune(o, topo, after)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "w1: attune %s: %v\n", topo, err)
-			r = row{name: "attune " + topo, err: err.Error()}
-		}
-		rows = append(rows, r)
 	}
-	printTable(os.Stdout, rows, big)
+	printTable(os.Stdout, pairs)
+	printSummary(os.Stdout, o.topos, pairs, big)
 	return nil
 }
