@@ -109,13 +109,30 @@ SET status = 'running',
 WHERE execution.id = @id AND execution.status = 'scheduled' AND execution.worker = @worker AND execution.fence = @fence
 RETURNING sqlc.embed(execution), coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version;
 
--- name: ExecutionRenewLease :one
--- Heartbeat renewal by the attempt holding fence. It returns the status so a
--- worker that missed the cancel message still sees 'canceling'.
-UPDATE execution
-SET lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
-WHERE id = @id AND fence = @fence AND status IN ('running', 'canceling')
-RETURNING status;
+-- name: WorkerHeartbeatRenew :many
+-- A worker's heartbeat: the worker row's last_heartbeat and the lease of
+-- each attempt it holds (@ids with their @fences) in one statement, so both
+-- carry the same now(). A worker that stops between the two can then never
+-- look alive after its leases lapsed (with lease_timeout at least
+-- worker_stale_after), and the reaper's retries are not placed back on it.
+-- One row per renewed attempt with its status (running, or canceling: the
+-- worker missed the cancel message), or a single row without one; worker is
+-- NULL when the worker row is gone. An attempt not returned lost its lease.
+WITH hb AS (
+    UPDATE worker SET last_heartbeat = now()
+    WHERE worker.id = @worker
+    RETURNING worker.id
+), renewed AS (
+    UPDATE execution e
+    SET lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
+    FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@fences::bigint[]) AS fence) AS held
+    WHERE e.id = held.id AND e.fence = held.fence AND e.status IN ('running', 'canceling')
+    RETURNING e.id, e.status
+)
+SELECT hb.id AS worker, renewed.id AS execution_id, renewed.status
+FROM (SELECT 1) AS one
+LEFT JOIN hb ON true
+LEFT JOIN renewed ON true;
 
 -- name: ExecutionGetForUpdate :one
 -- The scheduler locks the row for the length of its transaction so that

@@ -18,14 +18,6 @@ SET worker_type = EXCLUDED.worker_type,
     last_heartbeat = now()
 RETURNING *;
 
--- name: WorkerHeartbeat :one
-UPDATE worker
-SET last_heartbeat = now(),
-    status = coalesce(sqlc.narg(status)::worker_status_enum, status),
-    capabilities = coalesce(sqlc.narg(capabilities)::jsonb, capabilities)
-WHERE id = @id
-RETURNING *;
-
 -- name: WorkerGet :one
 SELECT * FROM worker WHERE id = @id;
 

@@ -917,28 +917,6 @@ func (q *Queries) ExecutionListVisible(ctx context.Context, db DBTX, arg Executi
 	return items, nil
 }
 
-const executionRenewLease = `-- name: ExecutionRenewLease :one
-UPDATE execution
-SET lease_expires_at = now() + make_interval(secs => $1::float8)
-WHERE id = $2 AND fence = $3 AND status IN ('running', 'canceling')
-RETURNING status
-`
-
-type ExecutionRenewLeaseParams struct {
-	LeaseSeconds float64 `json:"lease_seconds"`
-	ID           int64   `json:"id"`
-	Fence        int64   `json:"fence"`
-}
-
-// Heartbeat renewal by the attempt holding fence. It returns the status so a
-// worker that missed the cancel message still sees 'canceling'.
-func (q *Queries) ExecutionRenewLease(ctx context.Context, db DBTX, arg ExecutionRenewLeaseParams) (ExecutionStatusEnum, error) {
-	row := db.QueryRow(ctx, executionRenewLease, arg.LeaseSeconds, arg.ID, arg.Fence)
-	var status ExecutionStatusEnum
-	err := row.Scan(&status)
-	return status, err
-}
-
 const executionRequeue = `-- name: ExecutionRequeue :one
 UPDATE execution
 SET status = 'requested', worker = NULL, lease_expires_at = NULL, fence = fence + 1
@@ -1158,4 +1136,68 @@ func (q *Queries) ExecutionWorkerPickLeastLoaded(ctx context.Context, db DBTX, a
 	var worker_id int64
 	err := row.Scan(&worker_id)
 	return worker_id, err
+}
+
+const workerHeartbeatRenew = `-- name: WorkerHeartbeatRenew :many
+WITH hb AS (
+    UPDATE worker SET last_heartbeat = now()
+    WHERE worker.id = $1
+    RETURNING worker.id
+), renewed AS (
+    UPDATE execution e
+    SET lease_expires_at = now() + make_interval(secs => $2::float8)
+    FROM (SELECT unnest($3::bigint[]) AS id, unnest($4::bigint[]) AS fence) AS held
+    WHERE e.id = held.id AND e.fence = held.fence AND e.status IN ('running', 'canceling')
+    RETURNING e.id, e.status
+)
+SELECT hb.id AS worker, renewed.id AS execution_id, renewed.status
+FROM (SELECT 1) AS one
+LEFT JOIN hb ON true
+LEFT JOIN renewed ON true
+`
+
+type WorkerHeartbeatRenewParams struct {
+	Worker       int64   `json:"worker"`
+	LeaseSeconds float64 `json:"lease_seconds"`
+	IDs          []int64 `json:"ids"`
+	Fences       []int64 `json:"fences"`
+}
+
+type WorkerHeartbeatRenewRow struct {
+	Worker      *int64               `json:"worker"`
+	ExecutionID *int64               `json:"execution_id"`
+	Status      *ExecutionStatusEnum `json:"status"`
+}
+
+// A worker's heartbeat: the worker row's last_heartbeat and the lease of
+// each attempt it holds (@ids with their @fences) in one statement, so both
+// carry the same now(). A worker that stops between the two can then never
+// look alive after its leases lapsed (with lease_timeout at least
+// worker_stale_after), and the reaper's retries are not placed back on it.
+// One row per renewed attempt with its status (running, or canceling: the
+// worker missed the cancel message), or a single row without one; worker is
+// NULL when the worker row is gone. An attempt not returned lost its lease.
+func (q *Queries) WorkerHeartbeatRenew(ctx context.Context, db DBTX, arg WorkerHeartbeatRenewParams) ([]WorkerHeartbeatRenewRow, error) {
+	rows, err := db.Query(ctx, workerHeartbeatRenew,
+		arg.Worker,
+		arg.LeaseSeconds,
+		arg.IDs,
+		arg.Fences,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WorkerHeartbeatRenewRow{}
+	for rows.Next() {
+		var i WorkerHeartbeatRenewRow
+		if err := rows.Scan(&i.Worker, &i.ExecutionID, &i.Status); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

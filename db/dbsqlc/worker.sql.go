@@ -82,47 +82,6 @@ func (q *Queries) WorkerGetByName(ctx context.Context, db DBTX, name string) (Wo
 	return i, err
 }
 
-const workerHeartbeat = `-- name: WorkerHeartbeat :one
-UPDATE worker
-SET last_heartbeat = now(),
-    status = coalesce($1::worker_status_enum, status),
-    capabilities = coalesce($2::jsonb, capabilities)
-WHERE id = $3
-RETURNING id, name, worker_type, worker_role, runtime, host, port, status, capabilities, meta, last_heartbeat, heartbeat_interval_ms, cordoned, cordon_reason, cordoned_by, cordoned_at, created, updated
-`
-
-type WorkerHeartbeatParams struct {
-	Status       *WorkerStatusEnum `json:"status"`
-	Capabilities json.RawMessage   `json:"capabilities"`
-	ID           int64             `json:"id"`
-}
-
-func (q *Queries) WorkerHeartbeat(ctx context.Context, db DBTX, arg WorkerHeartbeatParams) (Worker, error) {
-	row := db.QueryRow(ctx, workerHeartbeat, arg.Status, arg.Capabilities, arg.ID)
-	var i Worker
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.WorkerType,
-		&i.WorkerRole,
-		&i.Runtime,
-		&i.Host,
-		&i.Port,
-		&i.Status,
-		&i.Capabilities,
-		&i.Meta,
-		&i.LastHeartbeat,
-		&i.HeartbeatIntervalMs,
-		&i.Cordoned,
-		&i.CordonReason,
-		&i.CordonedBy,
-		&i.CordonedAt,
-		&i.Created,
-		&i.Updated,
-	)
-	return i, err
-}
-
 const workerList = `-- name: WorkerList :many
 SELECT id, name, worker_type, worker_role, runtime, host, port, status, capabilities, meta, last_heartbeat, heartbeat_interval_ms, cordoned, cordon_reason, cordoned_by, cordoned_at, created, updated FROM worker ORDER BY name
 `

@@ -31,20 +31,33 @@ func (d *DB) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64
 	return Execution{}, 0, d.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
 }
 
-// ExecutionRenewLease extends the lease of the attempt holding fence and
-// returns the execution's status (running or canceling), so a heartbeat also
-// notices a cancel whose message was lost. A stale fence or a terminal row
-// gets domain.ErrConflict: that attempt must stop and write nothing.
-func (d *DB) ExecutionRenewLease(ctx context.Context, id, fence int64, lease time.Duration) (string, error) {
-	st, err := d.q.ExecutionRenewLease(ctx, d.db, dbsqlc.ExecutionRenewLeaseParams{
-		ID: id, Fence: fence, LeaseSeconds: lease.Seconds(),
-	})
-	if err != nil {
-		err = interpretError(err, fmt.Sprintf("execution %d", id))
-		if errors.Is(err, domain.ErrNotFound) {
-			return "", domain.Conflictf("execution %d: lease for fence %d is no longer held", id, fence)
-		}
-		return "", err
+// HeldLease is one attempt a worker holds: the execution and its fence.
+type HeldLease struct{ ID, Fence int64 }
+
+// WorkerHeartbeatRenew stamps the worker's last_heartbeat and extends the
+// lease of every attempt in held, in one statement: both carry the same
+// now(), so a worker that stops between them never looks alive after its
+// leases lapsed. It returns the status (running or canceling) of each
+// renewed attempt, so a heartbeat also notices a cancel whose message was
+// lost; an attempt missing from it no longer holds its lease (stale fence or
+// terminal row) and must stop and write nothing. beat is false when the
+// worker row is gone.
+func (d *DB) WorkerHeartbeatRenew(ctx context.Context, worker int64, held []HeldLease, lease time.Duration) (beat bool, renewed map[int64]string, err error) {
+	p := dbsqlc.WorkerHeartbeatRenewParams{Worker: worker, LeaseSeconds: lease.Seconds(),
+		IDs: make([]int64, len(held)), Fences: make([]int64, len(held))}
+	for i, h := range held {
+		p.IDs[i], p.Fences[i] = h.ID, h.Fence
 	}
-	return string(st), nil
+	rows, err := d.q.WorkerHeartbeatRenew(ctx, d.db, p)
+	if err != nil {
+		return false, nil, interpretError(err, fmt.Sprintf("worker %d heartbeat", worker))
+	}
+	renewed = make(map[int64]string, len(held))
+	for _, r := range rows {
+		beat = beat || r.Worker != nil
+		if r.ExecutionID != nil && r.Status != nil {
+			renewed[*r.ExecutionID] = string(*r.Status)
+		}
+	}
+	return beat, renewed, nil
 }

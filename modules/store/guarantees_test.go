@@ -217,6 +217,53 @@ func TestExecutionClaimDispatchReadsMetadataVersion(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrConflict, "the same dispatch claimed twice")
 }
 
+// A heartbeat stamps the worker and renews its attempts' leases in one
+// statement: the same now() on both, so a worker cannot look alive after the
+// leases it held lapsed. Only attempts still holding their fence are renewed;
+// a canceling one says so; the others come back missing.
+func TestWorkerHeartbeatRenewsLeasesAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, ex := scheduledExecution(t, s)
+	claim := func() store.Execution {
+		t.Helper()
+		e, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
+		require.NoError(t, err)
+		c, err := s.ExecutionClaim(ctx, e.ID, w.ID, time.Second)
+		require.NoError(t, err)
+		return c
+	}
+	a, err := s.ExecutionClaim(ctx, ex.ID, w.ID, time.Second)
+	require.NoError(t, err)
+	canceling, stale := claim(), claim()
+	_, err = s.Pool().Exec(ctx, `UPDATE execution SET status = 'canceling' WHERE id = $1`, canceling.ID)
+	require.NoError(t, err)
+
+	beat, renewed, err := s.WorkerHeartbeatRenew(ctx, w.ID, []store.HeldLease{
+		{ID: a.ID, Fence: a.Fence}, {ID: canceling.ID, Fence: canceling.Fence}, {ID: stale.ID, Fence: stale.Fence - 1},
+	}, time.Minute)
+	require.NoError(t, err)
+	require.True(t, beat)
+	require.Equal(t, map[int64]string{a.ID: "running", canceling.ID: "canceling"}, renewed)
+	var same bool
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT w.last_heartbeat + interval '1 minute' = e.lease_expires_at
+		FROM worker w, execution e WHERE w.id = $1 AND e.id = $2`, w.ID, a.ID).Scan(&same))
+	require.True(t, same, "the heartbeat and the lease renewal carry different times")
+	var staleLease time.Time
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT lease_expires_at FROM execution WHERE id = $1`, stale.ID).Scan(&staleLease))
+	require.True(t, staleLease.Before(time.Now().Add(30*time.Second)), "a stale fence's lease was renewed")
+
+	// Nothing held: the heartbeat alone. A worker row that is gone says so.
+	beat, renewed, err = s.WorkerHeartbeatRenew(ctx, w.ID, nil, time.Minute)
+	require.NoError(t, err)
+	require.True(t, beat)
+	require.Empty(t, renewed)
+	beat, _, err = s.WorkerHeartbeatRenew(ctx, w.ID+1000, nil, time.Minute)
+	require.NoError(t, err)
+	require.False(t, beat)
+}
+
 // scheduledExecution registers a worker and inserts a scheduled execution
 // (not yet placed on it).
 func scheduledExecution(t *testing.T, s *store.Store) (store.Worker, store.Execution) {

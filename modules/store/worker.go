@@ -90,24 +90,6 @@ func (d *DB) WorkerUpsert(ctx context.Context, w WorkerRegistration) (Worker, er
 	return workerFromRow(row), nil
 }
 
-// WorkerHeartbeat stamps last_heartbeat. Non-empty status and non-nil
-// capabilities replace the stored ones.
-func (d *DB) WorkerHeartbeat(ctx context.Context, id int64, status string, capabilities json.RawMessage) (Worker, error) {
-	p := dbsqlc.WorkerHeartbeatParams{ID: id, Capabilities: capabilities}
-	if status != "" {
-		s := dbsqlc.WorkerStatusEnum(status)
-		if !s.Valid() {
-			return Worker{}, domain.Invalidf("status", "unknown worker status %q", status)
-		}
-		p.Status = &s
-	}
-	row, err := d.q.WorkerHeartbeat(ctx, d.db, p)
-	if err != nil {
-		return Worker{}, interpretError(err, fmt.Sprintf("worker %d", id))
-	}
-	return workerFromRow(row), nil
-}
-
 // WorkerGet returns one worker.
 func (d *DB) WorkerGet(ctx context.Context, id int64) (Worker, error) {
 	row, err := d.q.WorkerGet(ctx, d.db, id)

@@ -3,13 +3,11 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/store"
 )
 
@@ -62,43 +60,51 @@ func (m *Module) heartbeatLoop() {
 	}
 }
 
+// heartbeat stamps the worker row and renews every running attempt's lease
+// in one statement (store.WorkerHeartbeatRenew), so the two never drift
+// apart: a worker stopped between them would otherwise look alive for up to
+// a heartbeat interval after its leases lapsed, and be picked for the
+// retries of its own lost executions.
 func (m *Module) heartbeat() {
 	ctx, cancel := context.WithTimeout(m.life, m.d.Config.HeartbeatInterval)
 	defer cancel()
-	if _, err := m.d.Store.WorkerHeartbeat(ctx, m.workerID, "", nil); err != nil {
-		m.log.Warn("worker: heartbeat failed", "worker_id", m.workerID, "err", err)
-	}
 	m.mu.Lock()
 	runs := make([]*run, 0, len(m.runs))
+	held := make([]store.HeldLease, 0, len(m.runs))
 	for _, r := range m.runs {
 		runs = append(runs, r)
+		held = append(held, store.HeldLease{ID: r.ex.ID, Fence: r.ex.Fence})
 	}
 	m.mu.Unlock()
+	beat, renewed, err := m.d.Store.WorkerHeartbeatRenew(ctx, m.workerID, held, m.d.Config.LeaseTimeout)
+	if err != nil {
+		// Database unreachable: keep running; the fence decides later.
+		m.log.Warn("worker: heartbeat and lease renewal failed", "worker_id", m.workerID, "runs", len(runs), "err", err)
+		return
+	}
+	if !beat {
+		m.log.Warn("worker: heartbeat found no worker row", "worker_id", m.workerID)
+	}
 	for _, r := range runs {
-		m.renew(ctx, r)
+		m.renewed(r, renewed)
 	}
 }
 
-// renew extends one attempt's lease. A refused renewal means a newer attempt
-// or the reaper owns the execution: the process is killed and nothing is
-// written. A row found canceling is cancelled here even if the cancel
-// message never arrived.
-func (m *Module) renew(ctx context.Context, r *run) {
-	status, err := m.d.Store.ExecutionRenewLease(ctx, r.ex.ID, r.ex.Fence, m.d.Config.LeaseTimeout)
+// renewed acts on one attempt's renewal. One not renewed means a newer
+// attempt or the reaper owns the execution: the process is killed and
+// nothing is written. A row found canceling is cancelled here even if the
+// cancel message never arrived.
+func (m *Module) renewed(r *run, renewed map[int64]string) {
+	status, ok := renewed[r.ex.ID]
 	switch {
-	case err == nil:
-		if status == "canceling" {
-			r.cancel()
-		}
-	case errors.Is(err, domain.ErrConflict):
-		if r.written.Load() {
-			return // the result landed between the snapshot and this renewal
-		}
+	case ok && status == "canceling":
+		r.cancel()
+	case ok:
+	case r.written.Load():
+		// the result landed between the snapshot and this renewal
+	default:
 		m.log.Warn("worker: lease lost, killing the attempt", "execution_id", r.ex.ID, "fence", r.ex.Fence)
 		r.stale.Store(true)
 		r.cancel()
-	default:
-		// Database unreachable: keep running; the fence decides later.
-		m.log.Warn("worker: lease renewal failed", "execution_id", r.ex.ID, "err", err)
 	}
 }
