@@ -88,9 +88,12 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 // for, with backoff, rather than failing an execution that did nothing
 // wrong; any other problem fails it at once.
 func (m *Module) prepare(r *run) (*launch, error) {
+	// The claim read the current metadata version: a cache behind it is
+	// emptied before anything is loaded into it again.
+	m.launch.observe(r.version)
 	backoff := prepareBackoffMin
 	for waited := time.Duration(0); ; waited += backoff {
-		pre := r.pre.forExecution(r.ex, r.version, &m.launch)
+		pre := r.pre.forExecution(r.ex, r.version)
 		r.pre = nil // a retry loads afresh
 		var err error
 		if pre == nil {

@@ -71,9 +71,7 @@ func (m *Module) decode(p *prefetched, in inputs) {
 // action ex runs and is current for version, the metadata version the
 // claim read; nil means load everything afresh (no prefetch, a failed one,
 // metadata changed, or an action replaced between dispatch and claim).
-// The cache learns the claim's version, so a stale cache is emptied.
-func (p *prefetched) forExecution(ex store.Execution, version int64, cache *launchCache) *prefetched {
-	cache.observe(version)
+func (p *prefetched) forExecution(ex store.Execution, version int64) *prefetched {
 	if p == nil {
 		return nil
 	}
