@@ -30,6 +30,8 @@ type run struct {
 	version int64
 	// origin is the enforcement's refs when the dispatch carried them.
 	origin enforcementRefs
+	// artifacts is the attempt's artifacts directory, released at the end.
+	artifacts string
 	// stale: the lease was lost (fence moved on); write nothing.
 	stale atomic.Bool
 	// shutdown: killed because the worker stopped.

@@ -35,6 +35,7 @@ func (m *Module) execute(r *run) {
 		m.runsWG.Done()
 	}()
 	defer r.cancel()
+	defer func() { m.artifacts.release(r.artifacts) }()
 	res := m.launchAndWait(r)
 	if r.stale.Load() {
 		m.log.Warn("worker: lease lost while running; result dropped", "execution_id", r.ex.ID, "fence", r.ex.Fence)
@@ -69,6 +70,7 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 	if err != nil {
 		return fail(err)
 	}
+	r.artifacts = l.artifacts
 	m.met.launch.Observe(time.Since(r.received).Seconds())
 	if l.builtin == "http_request" {
 		return runHTTPRequest(r.ctx, l.spec)

@@ -3,11 +3,8 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +23,8 @@ type launch struct {
 	// builtin names a Go-implemented entry point (http_request); "" runs
 	// spec through the runner.
 	builtin string
+	// artifacts is the attempt's artifacts directory ("" without one).
+	artifacts string
 }
 
 // buildLaunch resolves the parameters, secrets, command, environment and
@@ -102,7 +101,10 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, pre *prefe
 			}
 		}
 	}
-	if err := m.attuneEnv(ctx, env, ex, act, token, origin); err != nil {
+	if l.artifacts, err = m.artifacts.acquire(ex.ID); err != nil {
+		return nil, err
+	}
+	if err := m.attuneEnv(ctx, env, ex, act, token, origin, l.artifacts); err != nil {
 		return nil, err
 	}
 	userEnv, err := stringMap(ex.EnvVars, "execution env_vars")
@@ -226,21 +228,17 @@ func (m *Module) command(s *runner.Spec, act store.Action, ec pack.ExecutionConf
 // started an execution; empty when the dispatch did not carry them.
 type enforcementRefs struct{ rule, trigger string }
 
-func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.Execution, act store.Action, token string, origin enforcementRefs) error {
+func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.Execution, act store.Action, token string, origin enforcementRefs, artifacts string) error {
 	env["ATTUNE_EXEC_ID"] = fmt.Sprint(ex.ID)
 	env["ATTUNE_ACTION"] = act.Ref
 	env["ATTUNE_PACK_REF"] = act.PackRef
 	env["ATTUNE_API_URL"] = strings.Replace(m.d.APIURL(), "0.0.0.0", "127.0.0.1", 1)
 	env["ATTUNE_RUNTIME_ENVS_DIR"] = m.d.RuntimeEnvsDir
 	env["ATTUNE_API_TOKEN"] = token
-	if root := m.artifactsDir(); root != "" {
+	if artifacts != "" {
 		// One directory per execution, so actions that write fixed file
 		// names cannot overwrite each other's artifacts.
-		dir := filepath.Join(root, fmt.Sprint(ex.ID))
-		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("artifacts dir: %w", err)
-		}
-		env["ATTUNE_ARTIFACTS_DIR"] = dir
+		env["ATTUNE_ARTIFACTS_DIR"] = artifacts
 	}
 	if ex.Enforcement != nil {
 		if origin.rule == "" && origin.trigger == "" {
@@ -256,8 +254,8 @@ func (m *Module) attuneEnv(ctx context.Context, env map[string]string, ex store.
 	return nil
 }
 
-// artifactsDir is the root of the per-execution artifacts directories,
-// created once at start so that each launch needs only one mkdir.
+// artifactsDir is the root of the per-execution artifacts directories
+// (artifacts.go).
 func (m *Module) artifactsDir() string {
 	if m.d.DataDir == "" {
 		return ""

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -56,8 +55,10 @@ type Module struct {
 	mu   sync.Mutex
 	runs map[int64]*run
 	// launch caches launch inputs per metadata version (prefetch.go).
-	launch  launchCache
-	cancels *pendingCancels
+	launch launchCache
+	// artifacts recycles empty per-attempt artifacts directories.
+	artifacts artifactDirs
+	cancels   *pendingCancels
 
 	dispatchC, cancelC bus.Consumer
 	// seen dedupes a dispatch's wake-up and broker copies (wake.go).
@@ -127,13 +128,12 @@ const transientWait = time.Minute
 
 // Start registers the worker, starts heartbeats and consumes its queues.
 func (m *Module) Start(ctx context.Context) error {
-	if dir := m.artifactsDir(); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("worker: artifacts dir: %w", err)
-		}
-	}
 	m.life, m.stopLife = context.WithCancel(context.Background())
 	if err := m.register(ctx); err != nil {
+		m.stopLife()
+		return err
+	}
+	if err := m.artifacts.open(m.artifactsDir(), m.workerID, 2*cap(m.sem)); err != nil {
 		m.stopLife()
 		return err
 	}

@@ -48,6 +48,8 @@ func benchAttune(o options, topo string, after func(api string, pid int)) (row, 
 	} else {
 		defer drop()
 	}
+	attuneDSN := viaSocket(dsn, o.pgSocket)
+	fmt.Fprintf(os.Stderr, "w1: %s reaches PostgreSQL at %s\n", topo, attuneDSN)
 	dir := filepath.Join(o.work, topo)
 	result := filepath.Join(dir, "result.txt")
 	amqp, prefix := "", ""
@@ -58,7 +60,7 @@ func benchAttune(o options, topo string, after func(api string, pid int)) (row, 
 	base := fmt.Sprintf("database: {url: %q}\nmessage_queue: {url: %q, prefix: %q}\n"+
 		"security: {jwt_secret: 5c1e9a7d3b8f2a4e6c0d9b1f3a5e7c9d2b4f6a8c, encryption_key: 8a6c4e2f0d9b7a5c3e1f8d6b4a2c0e9f7d5b3a1c, admin_password: %s}\n"+
 		"packs_base_dir: %s/packs\nruntime_envs_dir: %s/envs\nlog: {level: warn, format: json}\n"+
-		"worker: {max_concurrent_tasks: 16}\n", dsn, amqp, prefix, adminPassword, dir, dir)
+		"worker: {max_concurrent_tasks: 16}\n", attuneDSN, amqp, prefix, adminPassword, dir, dir)
 	cfgFor := func(name string) (string, error) {
 		d := filepath.Join(dir, name)
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -255,6 +257,28 @@ func createDatabase(ctx context.Context, admin, name string) (string, func(), er
 		}
 	}
 	return u.String(), drop, nil
+}
+
+// viaSocket points dsn at the Unix socket in dir when the server listens
+// there on dsn's port; otherwise dsn is returned as it is.
+func viaSocket(dsn, dir string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || dir == "" {
+		return dsn
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	if fi, err := os.Stat(filepath.Join(dir, ".s.PGSQL."+port)); err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return dsn
+	}
+	q := u.Query()
+	q.Set("host", dir)
+	q.Set("port", port)
+	u.RawQuery = q.Encode()
+	u.Host = ""
+	return u.String()
 }
 
 // cleanupBroker deletes every queue and exchange under prefix, including the

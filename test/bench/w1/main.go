@@ -36,6 +36,7 @@ func main() {
 	flag.IntVar(&o.thrC, "thr-c", 16, "B2 concurrent senders")
 	flag.BoolVar(&o.skipBig, "skip-big-output", false, "skip the 20 × 100 MB output RSS measurement")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds of (floor, topology) measurements; ratios are reported per round and as medians")
+	flag.StringVar(&o.pgSocket, "pg-socket", "/var/run/postgresql", "directory of the PostgreSQL server's Unix socket: attune connects through it, as a deployment next to its database would (\"\" or no socket there: over TCP, as ATTUNE_TEST_DATABASE_URL says)")
 	topos := flag.String("topos", "inproc,split", "comma-separated Attune topologies to measure (inproc, split)")
 	flag.Parse()
 	if o.rounds < 1 {
@@ -64,6 +65,7 @@ type options struct {
 	skipBig        bool
 	rounds         int
 	topos          []string
+	pgSocket       string
 	work           string // scratch directory for this run
 	loadgen        string
 }
