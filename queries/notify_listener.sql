@@ -7,3 +7,11 @@ ON CONFLICT (holder) DO UPDATE SET expires_at = EXCLUDED.expires_at;
 
 -- name: NotifyListenerDelete :exec
 DELETE FROM notify_listener WHERE holder = @holder;
+
+-- name: ListenerBackendPIDs :many
+-- The backend pids of this database's sessions named @application_name, in
+-- order: the executors listening for wake-ups share them out by this list.
+SELECT a.pid::bigint AS pid
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = current_database() AND a.application_name = @application_name::text
+ORDER BY a.pid;

@@ -9,6 +9,35 @@ import (
 	"context"
 )
 
+const listenerBackendPIDs = `-- name: ListenerBackendPIDs :many
+SELECT a.pid::bigint AS pid
+FROM pg_catalog.pg_stat_activity a
+WHERE a.datname = current_database() AND a.application_name = $1::text
+ORDER BY a.pid
+`
+
+// The backend pids of this database's sessions named @application_name, in
+// order: the executors listening for wake-ups share them out by this list.
+func (q *Queries) ListenerBackendPIDs(ctx context.Context, db DBTX, applicationName string) ([]int64, error) {
+	rows, err := db.Query(ctx, listenerBackendPIDs, applicationName)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var pid int64
+		if err := rows.Scan(&pid); err != nil {
+			return nil, err
+		}
+		items = append(items, pid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const notifyListenerDelete = `-- name: NotifyListenerDelete :exec
 DELETE FROM notify_listener WHERE holder = $1
 `

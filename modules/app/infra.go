@@ -20,9 +20,9 @@ import (
 // and a result write in flight together.
 const serverWarmConns = 4
 
-// wakeWorkers: dispatches also wake their worker through PostgreSQL when
-// the bus is RabbitMQ, whose quorum-queue hop is the slower one; the
-// in-process bus delivers at once.
+// wakeWorkers: dispatches also wake their worker, and events an executor,
+// through PostgreSQL when the bus is RabbitMQ, whose quorum-queue hop is the
+// slower one; the in-process bus delivers at once.
 func (a *App) wakeWorkers() bool { return a.cfg.MessageQueue.URL != "" }
 
 // databaseModule is the hidden `database` module: it opens the shared pool,

@@ -81,6 +81,7 @@ func (a *App) define(reg *kernel.Registry) {
 				Config: a.cfg.Executor, Log: a.log.With("module", "executor"),
 				Store: a.store, Bus: a.bus, Metrics: a.metrics,
 				DefaultTimeout: time.Duration(a.cfg.DefaultExecutionTimeoutSeconds) * time.Second,
+				Wake:           a.wakeWorkers(),
 			})
 		},
 	})

@@ -22,14 +22,42 @@ func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
 	if err := json.Unmarshal(d.Payload, &msg); err != nil {
 		return bus.Permanent(fmt.Errorf("decode EventCreated: %w", err))
 	}
+	if m.wake == nil || msg.EventID <= 0 {
+		return m.processEventMessage(ctx, msg, false)
+	}
+	// Its wake-up may have reached this executor first, or another
+	// executor (wake.go).
+	e, taken, err := m.events.Own(ctx, msg.EventID)
+	if err != nil || taken {
+		if taken {
+			m.met.copiesSkipped.Inc()
+		}
+		return err
+	}
+	owned, known := m.wake.owns(msg.EventID)
+	err = m.processEventMessage(ctx, msg, known && !owned)
+	if err == nil {
+		m.met.evaluated.WithLabelValues("broker").Inc()
+	}
+	m.events.Settle(msg.EventID, e, err == nil)
+	return err
+}
+
+// processEventMessage evaluates the event msg announces. elsewhere: another
+// executor was woken for it, so a firing it announces is not repeated.
+func (m *Module) processEventMessage(ctx context.Context, msg pipeline.EventCreated, elsewhere bool) error {
 	var err error
 	if s := msg.Snapshot; s != nil {
 		// The committing statement sent the (immutable) event along: no
 		// read on the way to the action.
 		_, err = m.evaluate(ctx, store.Event{ID: msg.EventID, Trigger: msg.TriggerID, TriggerRef: msg.TriggerRef,
-			Rule: msg.RuleID, Payload: s.Payload, Created: s.Created}, s.MetadataVersion)
+			Rule: msg.RuleID, Payload: s.Payload, Created: s.Created}, s.MetadataVersion, elsewhere)
 	} else {
-		_, err = m.ProcessEvent(ctx, msg.EventID)
+		var ev store.Event
+		var version int64
+		if ev, version, err = m.d.Store.EventGetWithMetadataVersion(ctx, msg.EventID); err == nil {
+			_, err = m.evaluate(ctx, ev, version, elsewhere)
+		}
 	}
 	if errors.Is(err, domain.ErrNotFound) {
 		m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
@@ -45,12 +73,13 @@ func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.Fi
 	if err != nil {
 		return nil, err
 	}
-	return m.evaluate(ctx, ev, version)
+	return m.evaluate(ctx, ev, version, false)
 }
 
 // evaluate fires the rules ev matches, reading rules and actions as of
-// metadata version (or later).
-func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64) ([]pipeline.FireResult, error) {
+// metadata version (or later). elsewhere: another executor was woken for
+// ev; a rule it announces having fired is skipped.
+func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64, elsewhere bool) ([]pipeline.FireResult, error) {
 	st := m.d.Store
 	meta := m.meta.at(version)
 	candidates, err := m.candidateRules(ctx, ev, meta)
@@ -75,6 +104,10 @@ func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64) ([
 			continue
 		}
 		if !cond.Match(evc) {
+			continue
+		}
+		if elsewhere && m.wake.fired.wait(ctx, ruleEvent{ev.ID, r.ID}, firedGrace) {
+			m.met.firingsHinted.Inc()
 			continue
 		}
 		// The common firing is one statement; anything else (a template

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/pipeline"
 	"github.com/attune-system/attune/modules/rules"
 	"github.com/attune-system/attune/modules/store"
 )
@@ -23,6 +24,9 @@ type Deps struct {
 	Bus            bus.Bus
 	Metrics        prometheus.Registerer
 	DefaultTimeout time.Duration
+	// Wake listens for event wake-ups (wake.go), which the server's
+	// sessions send when the bus is a broker.
+	Wake bool
 }
 
 // Module is the executor module: event processor, enforcement processor,
@@ -35,6 +39,12 @@ type Module struct {
 	cache *rules.Cache
 	// meta caches rule-firing metadata per metadata_version (metacache.go).
 	meta *metaCache
+
+	// wake is the event wake-up listener (nil without Deps.Wake); events
+	// dedupes an event's wake-up and broker copies.
+	wake   *eventWake
+	events *pipeline.Copies[int64]
+	met    *metrics
 
 	mu        sync.Mutex
 	consumers []bus.Consumer
@@ -57,7 +67,8 @@ func New(d Deps) (*Module, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Module{d: d, log: log, cache: rules.NewCache(0), meta: newMetaCache()}, nil
+	return &Module{d: d, log: log, cache: rules.NewCache(0), meta: newMetaCache(),
+		events: pipeline.NewCopies[int64](), met: newMetrics(d.Metrics)}, nil
 }
 
 // transientWait bounds how long a handler waits out a database outage before
@@ -78,12 +89,17 @@ func (m *Module) Start(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.d.Wake {
+		// Before the consumers: handleEvent reads m.wake.
+		m.startWake()
+	}
 	for _, s := range subs {
 		// A database outage is waited out in place rather than spending
 		// the message's deliveries.
 		c, err := m.d.Bus.Consume(ctx, s.spec, bus.RetryTransient(s.h, store.IsTransient, transientWait))
 		if err != nil {
 			m.closeConsumersLocked()
+			m.stopWake()
 			return fmt.Errorf("executor: consume %s: %w", s.spec.Name, err)
 		}
 		m.consumers = append(m.consumers, c)
@@ -106,6 +122,7 @@ func (m *Module) Stop(ctx context.Context) error {
 	}
 	err := m.closeConsumersLocked()
 	m.mu.Unlock()
+	m.stopWake()
 	done := make(chan struct{})
 	go func() { m.reaperWG.Wait(); close(done) }()
 	select {

@@ -587,26 +587,18 @@ func TestWebhookIngest(t *testing.T) {
 func TestDispatchWakesWorker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	open := func(wake bool) *store.Store {
-		s, err := store.Open(ctx, dsn, store.PoolConfig{MaxConns: 2, WakeWorkers: wake})
-		require.NoError(t, err)
-		t.Cleanup(s.Close)
-		return s
-	}
-	plain, waking := open(false), open(true)
+	plain, waking := wakeStores(t)
 	rule, act := fireFixture(t, plain, "fixture.wake")
 	w, err := plain.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
 	require.NoError(t, err)
 
+	notes, _ := listenFor(t, plain, "", store.WorkerWakeChannel(w.ID))
 	got := make(chan string, 4)
-	l := plain.NewListener(store.ListenConfig{Channels: []string{store.WorkerWakeChannel(w.ID)},
-		Notify: func(_, payload string) { got <- payload }})
-	require.NoError(t, l.Connect(ctx))
-	lctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); l.Run(lctx) }()
-	t.Cleanup(func() { stop(); <-done })
+	go func() {
+		for n := range notes {
+			got <- n.payload
+		}
+	}()
 
 	fire := func(s *store.Store, event int64) store.FiredScheduled {
 		t.Helper()
@@ -659,6 +651,107 @@ func TestDispatchWakesWorker(t *testing.T) {
 		t.Fatalf("unexpected notification: %s", p)
 	default:
 	}
+}
+
+// With PoolConfig.WakeWorkers, every EventCreated written to the outbox is
+// NOTIFYed at commit on the executors' wake channel with the row's payload,
+// and every enforcement of an event announced on their fired channel as
+// "<event> <rule>"; sessions without the setting send neither. The
+// executors find each other's listeners by application name.
+func TestEventWakesExecutors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plain, waking := wakeStores(t)
+	rule, act := fireFixture(t, plain, "fixture.ewake")
+	_, err := plain.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	require.NoError(t, err)
+
+	got, l := listenFor(t, plain, "attune-test-ewake", store.ExecutorWakeChannel, store.ExecutorFiredChannel)
+	pids, err := plain.ListenerBackendPIDs(ctx, "attune-test-ewake")
+	require.NoError(t, err)
+	require.Equal(t, []int64{l.BackendPID()}, pids)
+
+	ingest := func(s *store.Store) int64 {
+		t.Helper()
+		var id int64
+		require.NoError(t, s.InTx(ctx, func(tx *store.Tx) error {
+			ev, _, err := tx.EventInsert(ctx, store.NewEvent{TriggerRef: "fixture.trig", Payload: json.RawMessage(`{}`)})
+			if err != nil {
+				return err
+			}
+			id = ev.ID
+			_, err = tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: "attune.events", RoutingKey: "event.created",
+				MessageType: "EventCreated", Payload: json.RawMessage(fmt.Sprintf(`{"event_id":%d}`, ev.ID))})
+			return err
+		}))
+		return id
+	}
+	fire := func(s *store.Store, event int64) {
+		t.Helper()
+		_, out, err := s.RuleFireScheduled(ctx,
+			store.NewEnforcement{Rule: &rule, RuleRef: "fixture.ewake", TriggerRef: "fixture.trig", Event: &event},
+			store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: json.RawMessage(`{}`), AsSystem: true},
+			store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
+				MessageType: "ExecutionDispatch", Payload: json.RawMessage(`{}`)},
+			store.FireTarget{StaleAfter: time.Minute})
+		require.NoError(t, err)
+		require.Equal(t, store.Fired, out)
+	}
+	next := func() note {
+		t.Helper()
+		select {
+		case n := <-got:
+			return n
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification")
+			return note{}
+		}
+	}
+
+	quiet := ingest(plain)
+	fire(plain, quiet)
+	// Commit order: had the writes without the setting notified, they
+	// would come first.
+	ev := ingest(waking)
+	require.Equal(t, note{store.ExecutorWakeChannel, fmt.Sprintf(`{"event_id": %d}`, ev)}, next())
+	fire(waking, ev)
+	require.Equal(t, note{store.ExecutorFiredChannel, fmt.Sprintf("%d %d", ev, rule)}, next())
+	select {
+	case n := <-got:
+		t.Fatalf("unexpected notification: %+v", n)
+	default:
+	}
+}
+
+// wakeStores opens two stores on one new database: sessions without and
+// with wake-ups.
+func wakeStores(t *testing.T) (plain, waking *store.Store) {
+	t.Helper()
+	dsn := storetest.NewDatabase(t)
+	open := func(wake bool) *store.Store {
+		s, err := store.Open(context.Background(), dsn, store.PoolConfig{MaxConns: 2, WakeWorkers: wake})
+		require.NoError(t, err)
+		t.Cleanup(s.Close)
+		return s
+	}
+	return open(false), open(true)
+}
+
+type note struct{ channel, payload string }
+
+// listenFor LISTENs on channels through s until the test ends.
+func listenFor(t *testing.T, s *store.Store, appName string, channels ...string) (<-chan note, *store.Listener) {
+	t.Helper()
+	ctx := context.Background()
+	got := make(chan note, 8)
+	l := s.NewListener(store.ListenConfig{Channels: channels, ApplicationName: appName,
+		Notify: func(c, p string) { got <- note{c, p} }})
+	require.NoError(t, l.Connect(ctx))
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); l.Run(lctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return got, l
 }
 
 // fireFixture is a rule (ruleRef) and the action fixture.act for the

@@ -98,6 +98,17 @@ func (l *Listener) setConn(c *pgx.Conn) {
 	}
 }
 
+// BackendPID is the PostgreSQL backend of the current connection, 0 while
+// it is down.
+func (l *Listener) BackendPID() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == nil {
+		return 0
+	}
+	return int64(l.conn.PgConn().PID())
+}
+
 // Health reports an error while the connection is down.
 func (l *Listener) Health() error {
 	l.mu.Lock()

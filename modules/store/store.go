@@ -29,7 +29,8 @@ type PoolConfig struct {
 	WarmConns int32
 	// WakeWorkers makes every ExecutionDispatch this pool's sessions write
 	// to the outbox also NOTIFY the worker's WorkerWakeChannel at commit
-	// (migration 00003): for a broker whose hops are slower than that.
+	// (migration 00003), and every EventCreated the ExecutorWakeChannel
+	// (00004): for a broker whose hops are slower than that.
 	WakeWorkers bool
 	// MaxConnLifetime recycles connections after this age. Defaults to 1h.
 	MaxConnLifetime time.Duration

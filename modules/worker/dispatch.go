@@ -55,7 +55,7 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 		m.log.Warn("worker: dispatch for another worker dropped", "execution_id", msg.ExecutionID, "worker_id", msg.WorkerID)
 		return nil
 	}
-	e, taken, err := m.seen.own(ctx, msg)
+	e, taken, err := m.seen.Own(ctx, keyOf(msg))
 	if err != nil || taken {
 		return err
 	}
@@ -64,11 +64,11 @@ func (m *Module) onDispatch(ctx context.Context, d bus.Delivery) error {
 	select {
 	case m.sem <- struct{}{}:
 	case <-ctx.Done():
-		m.seen.settle(msg, e, false)
+		m.seen.Settle(keyOf(msg), e, false)
 		return ctx.Err()
 	}
 	err = m.claimAndStart(ctx, msg, received)
-	m.seen.settle(msg, e, err == nil)
+	m.seen.Settle(keyOf(msg), e, err == nil)
 	return err
 }
 

@@ -1,9 +1,9 @@
 package worker
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/attune-system/attune/modules/kernel"
 )
 
 // metrics are the worker's Prometheus instruments.
@@ -32,24 +32,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		m.running = register(reg, m.running)
-		m.completed = register(reg, m.completed)
-		m.launch = register(reg, m.launch)
-		m.woken = register(reg, m.woken)
+		m.running = kernel.Collector(reg, m.running)
+		m.completed = kernel.Collector(reg, m.completed)
+		m.launch = kernel.Collector(reg, m.launch)
+		m.woken = kernel.Collector(reg, m.woken)
 	}
 	return m
-}
-
-// register adopts an already registered identical collector (a second
-// worker module on one registry, as in tests) instead of panicking.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

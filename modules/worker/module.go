@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attune-system/attune/modules/bus"
+	"github.com/attune-system/attune/modules/pipeline"
 	"github.com/attune-system/attune/modules/security"
 	"github.com/attune-system/attune/modules/store"
 )
@@ -62,7 +63,7 @@ type Module struct {
 
 	dispatchC, cancelC bus.Consumer
 	// seen dedupes a dispatch's wake-up and broker copies (wake.go).
-	seen *dispatchSeen
+	seen *pipeline.Copies[dispatchKey]
 	// stopWake ends the wake-up listener and its claims; nil without one.
 	stopWake func()
 	wakeWG   sync.WaitGroup
@@ -103,7 +104,7 @@ func New(d Deps) (*Module, error) {
 		runs:    map[int64]*run{},
 		cancels: newPendingCancels(pendingCancelMax, pendingCancelTTL),
 		sem:     make(chan struct{}, max(d.Config.MaxConcurrentTasks, 1)),
-		seen:    newDispatchSeen(),
+		seen:    pipeline.NewCopies[dispatchKey](),
 		envs:    d.Envs,
 	}
 	if d.Security.EncryptionKey != "" {
