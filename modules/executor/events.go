@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/attune-system/attune/modules/bus"
 	"github.com/attune-system/attune/modules/domain"
@@ -34,8 +35,10 @@ func (m *Module) handleEvent(ctx context.Context, d bus.Delivery) error {
 		}
 		return err
 	}
+	// A redelivery waits for no announcement: it comes after a failure,
+	// or long after the firing it would announce.
 	owned, known := m.wake.owns(msg.EventID)
-	err = m.processEventMessage(ctx, msg, known && !owned)
+	err = m.processEventMessage(ctx, msg, known && !owned && !d.Redelivered)
 	if err == nil {
 		m.met.evaluated.WithLabelValues("broker").Inc()
 	}
@@ -53,15 +56,15 @@ func (m *Module) processEventMessage(ctx context.Context, msg pipeline.EventCrea
 		_, err = m.evaluate(ctx, store.Event{ID: msg.EventID, Trigger: msg.TriggerID, TriggerRef: msg.TriggerRef,
 			Rule: msg.RuleID, Payload: s.Payload, Created: s.Created}, s.MetadataVersion, elsewhere)
 	} else {
-		var ev store.Event
-		var version int64
-		if ev, version, err = m.d.Store.EventGetWithMetadataVersion(ctx, msg.EventID); err == nil {
-			_, err = m.evaluate(ctx, ev, version, elsewhere)
+		ev, version, rerr := m.d.Store.EventGetWithMetadataVersion(ctx, msg.EventID)
+		if errors.Is(rerr, domain.ErrNotFound) {
+			m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
+			return nil
 		}
-	}
-	if errors.Is(err, domain.ErrNotFound) {
-		m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
-		return nil
+		if rerr != nil {
+			return rerr
+		}
+		_, err = m.evaluate(ctx, ev, version, elsewhere)
 	}
 	return err
 }
@@ -97,6 +100,12 @@ func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64, el
 	}
 	var fired []pipeline.FireResult
 	var errs []error
+	// The announcements of another executor's firings are waited for
+	// together, until the grace after the event's commit has passed.
+	hintsUntil := time.Now().Add(firedGrace)
+	if c := ev.Created.Add(firedGrace); elsewhere && c.Before(hintsUntil) {
+		hintsUntil = c
+	}
 	for _, r := range candidates {
 		cond, err := m.cache.Get(r.ID, r.Updated, r.Conditions)
 		if err != nil {
@@ -106,7 +115,7 @@ func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64, el
 		if !cond.Match(evc) {
 			continue
 		}
-		if elsewhere && m.wake.fired.wait(ctx, ruleEvent{ev.ID, r.ID}, firedGrace) {
+		if elsewhere && m.wake.fired.wait(ctx, ruleEvent{ev.ID, r.ID}, hintsUntil) {
 			m.met.firingsHinted.Inc()
 			continue
 		}
@@ -121,6 +130,13 @@ func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64, el
 				res, err = pipeline.FireRule(ctx, tx, ev, evc, r, placer)
 				return err
 			})
+		}
+		if errors.Is(err, domain.ErrNotFound) {
+			// Something the firing needs is gone (deleted meanwhile):
+			// retrying cannot bring it back, and the other rules' errors
+			// must still be retried.
+			m.log.Warn("rule not fired: a row it needs is gone", "event_id", ev.ID, "rule", r.Ref, "err", err)
+			continue
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("event %d rule %s: %w", ev.ID, r.Ref, err))

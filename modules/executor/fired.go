@@ -59,11 +59,20 @@ func (f *firedHints) mark(k ruleEvent) {
 	}
 }
 
-// wait reports whether k was fired, waiting up to d for the hint.
-func (f *firedHints) wait(ctx context.Context, k ruleEvent, d time.Duration) bool {
+// wait reports whether k was fired, waiting until the deadline for the
+// hint.
+func (f *firedHints) wait(ctx context.Context, k ruleEvent, until time.Time) bool {
 	f.mu.Lock()
 	h := f.entry(k)
+	closed := h.closed
 	f.mu.Unlock()
+	if closed {
+		return true
+	}
+	d := time.Until(until)
+	if d <= 0 {
+		return false
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

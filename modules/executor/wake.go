@@ -49,15 +49,16 @@ const (
 )
 
 // wakeShare is this executor's place among the listening executors.
-type wakeShare struct{ index, count int64 }
+type wakeShare struct{ index, count, pid int64 }
 
 type eventWake struct {
-	l      *store.Listener
-	share  atomic.Pointer[wakeShare]
-	queue  chan pipeline.EventCreated
-	fired  *firedHints
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
+	l       *store.Listener
+	share   atomic.Pointer[wakeShare]
+	refresh sync.Mutex // one share refresh at a time: a late one must not undo a newer view
+	queue   chan pipeline.EventCreated
+	fired   *firedHints
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
 }
 
 // owns says whether the wake-up for eventID came to this executor; known
@@ -120,6 +121,8 @@ func (m *Module) stopWake() {
 // refreshShare re-reads this executor's place among the listeners; without
 // one (connection down, not listed yet) it takes no wake-up.
 func (m *Module) refreshShare(ctx context.Context, w *eventWake) {
+	w.refresh.Lock()
+	defer w.refresh.Unlock()
 	pid := w.l.BackendPID()
 	if pid == 0 {
 		w.share.Store(nil)
@@ -130,14 +133,18 @@ func (m *Module) refreshShare(ctx context.Context, w *eventWake) {
 		if ctx.Err() == nil {
 			m.log.Debug("executor: listing the wake-up listeners failed", "err", err)
 		}
-		return // keep the last view: the broker's copy covers a wrong one
+		// A view read before a reconnect names the old backend: drop it.
+		if sh := w.share.Load(); sh != nil && sh.pid != pid {
+			w.share.Store(nil)
+		}
+		return
 	}
 	i := slices.Index(pids, pid)
 	if i < 0 {
 		w.share.Store(nil)
 		return
 	}
-	w.share.Store(&wakeShare{index: int64(i), count: int64(len(pids))})
+	w.share.Store(&wakeShare{index: int64(i), count: int64(len(pids)), pid: pid})
 }
 
 // onWake queues a woken event for evaluation when it is this executor's to

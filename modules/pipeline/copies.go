@@ -23,6 +23,7 @@ type Copies[K comparable] struct {
 type CopyEntry struct {
 	done    chan struct{}
 	handled bool
+	evicted bool // forgotten while in progress: Settle removes it
 }
 
 // copiesMax is how many messages a Copies remembers.
@@ -49,7 +50,8 @@ func (s *Copies[K]) Begin(k K) (e *CopyEntry, first bool) {
 			select {
 			case <-oe.done:
 				delete(s.m, old)
-			default: // still in progress: its Settle removes or keeps it
+			default: // still in progress: its Settle removes it
+				oe.evicted = true
 			}
 		}
 	}
@@ -81,7 +83,7 @@ func (s *Copies[K]) Own(ctx context.Context, k K) (e *CopyEntry, taken bool, err
 func (s *Copies[K]) Settle(k K, e *CopyEntry, handled bool) {
 	s.mu.Lock()
 	e.handled = handled
-	if !handled && s.m[k] == e {
+	if (!handled || e.evicted) && s.m[k] == e {
 		delete(s.m, k)
 	}
 	s.mu.Unlock()

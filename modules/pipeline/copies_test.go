@@ -73,3 +73,23 @@ func TestCopiesBounded(t *testing.T) {
 	_, first := s.Begin(1)
 	require.True(t, first, "the oldest entry was not forgotten")
 }
+
+// An entry forgotten while its work was in progress goes once it settles,
+// handled or not.
+func TestCopiesEvictedInProgressSettles(t *testing.T) {
+	t.Parallel()
+	s := NewCopies[int64]()
+	pending := map[int64]*CopyEntry{}
+	for id := int64(1); id <= 10; id++ {
+		e, _ := s.Begin(id)
+		pending[id] = e
+	}
+	for id := int64(11); id <= copiesMax+10; id++ {
+		e, _ := s.Begin(id)
+		s.Settle(id, e, true)
+	}
+	for id, e := range pending {
+		s.Settle(id, e, true)
+	}
+	require.LessOrEqual(t, s.Len(), copiesMax)
+}

@@ -74,6 +74,15 @@ func (l *Listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	if l.cfg.ApplicationName != "" {
 		cfg.RuntimeParams["application_name"] = l.cfg.ApplicationName
 	}
+	// The server probes an idle listener's TCP peer, so the backend of a
+	// listener whose host vanished ends within about 25 s instead of the
+	// kernel's two hours: listeners are counted by their backends
+	// (ListenerBackendPIDs). Unix-socket connections ignore these.
+	for k, v := range map[string]string{"tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"} {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect for LISTEN: %w", err)

@@ -21,7 +21,7 @@ func TestArtifactDirsRecycleEmptyKeepWritten(t *testing.T) {
 	}
 	// An attempt that wrote nothing leaves no directory behind; the next
 	// attempt gets the same directory back under its own name.
-	a.release(d1)
+	a.release(1, d1)
 	if _, err := os.Stat(d1); !os.IsNotExist(err) {
 		t.Fatalf("empty directory kept: %v", err)
 	}
@@ -36,7 +36,7 @@ func TestArtifactDirsRecycleEmptyKeepWritten(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(d2, "report.txt"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a.release(d2)
+	a.release(2, d2)
 	if b, err := os.ReadFile(filepath.Join(d2, "report.txt")); err != nil || string(b) != "x" {
 		t.Fatalf("artifact lost: %q %v", b, err)
 	}
@@ -48,6 +48,68 @@ func TestArtifactDirsRecycleEmptyKeepWritten(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(again, "report.txt")); err != nil {
 		t.Fatalf("earlier attempt's artifact gone: %v", err)
 	}
+	// Emptied, it is still not recycled: this attempt did not put it there.
+	if err := os.Remove(filepath.Join(again, "report.txt")); err != nil {
+		t.Fatal(err)
+	}
+	a.release(2, again)
+	if _, err := os.Stat(again); err != nil {
+		t.Fatalf("a directory this attempt found in place was recycled: %v", err)
+	}
+}
+
+// A lost attempt may still be ending while the next attempt of the same
+// execution starts on this worker: the directory is shared and recycled
+// only when both have released it.
+func TestArtifactDirsOverlappingAttemptsShare(t *testing.T) {
+	root := t.TempDir()
+	var a artifactDirs
+	if err := a.open(root, 4, 4); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := a.acquire(5)
+	a.release(5, d) // a spare now exists
+	old, err := a.acquire(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := a.acquire(7)
+	if err != nil || next != old {
+		t.Fatalf("second attempt got %q, %v; want %q", next, err, old)
+	}
+	a.release(7, old) // the lost attempt ends first
+	if _, err := os.Stat(next); err != nil {
+		t.Fatalf("the running attempt's directory was recycled: %v", err)
+	}
+	other, _ := a.acquire(8)
+	if other == next {
+		t.Fatal("a directory in use was handed to another execution")
+	}
+	a.release(7, next)
+	if _, err := os.Stat(next); !os.IsNotExist(err) {
+		t.Fatalf("not recycled once both attempts ended: %v", err)
+	}
+}
+
+// A spare whose mode an action changed is not handed on.
+func TestArtifactDirsChangedModeNotHandedOut(t *testing.T) {
+	root := t.TempDir()
+	var a artifactDirs
+	if err := a.open(root, 6, 4); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := a.acquire(1)
+	a.release(1, d)
+	if err := os.Chmod(a.free[0], 0o500); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := a.acquire(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d2); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("execution 2's directory: %v %v", fi, err)
+	}
 }
 
 func TestArtifactDirsSpareWrittenLateIsNotHandedOut(t *testing.T) {
@@ -57,7 +119,7 @@ func TestArtifactDirsSpareWrittenLateIsNotHandedOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := a.acquire(10)
-	a.release(d)
+	a.release(10, d)
 	// Something the action left running writes into the directory after it
 	// was recycled: the spare must not reach another execution.
 	spare := a.free[0]
@@ -87,8 +149,8 @@ func TestArtifactDirsBoundedAndAdoptedOnRestart(t *testing.T) {
 		}
 		dirs = append(dirs, d)
 	}
-	for _, d := range dirs {
-		a.release(d)
+	for i, d := range dirs {
+		a.release(int64(i+1), d)
 	}
 	spares, _ := readNames(filepath.Join(root, ".spare-3"), -1)
 	if len(spares) != 2 {
@@ -110,7 +172,7 @@ func TestArtifactDirsBoundedAndAdoptedOnRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.release(d)
+	b.release(9, d)
 	if spares, _ := readNames(filepath.Join(root, ".spare-3"), -1); len(spares) != 2 {
 		t.Fatalf("spares after restart = %v", spares)
 	}
@@ -124,5 +186,5 @@ func TestArtifactDirsWithoutDataDir(t *testing.T) {
 	if d, err := a.acquire(1); d != "" || err != nil {
 		t.Fatalf("acquire = %q, %v", d, err)
 	}
-	a.release("")
+	a.release(1, "")
 }

@@ -35,7 +35,7 @@ func (m *Module) execute(r *run) {
 		m.runsWG.Done()
 	}()
 	defer r.cancel()
-	defer func() { m.artifacts.release(r.artifacts) }()
+	defer func() { m.artifacts.release(r.ex.ID, r.artifacts) }()
 	res := m.launchAndWait(r)
 	if r.stale.Load() {
 		m.log.Warn("worker: lease lost while running; result dropped", "execution_id", r.ex.ID, "fence", r.ex.Fence)
@@ -66,11 +66,14 @@ func (m *Module) launchAndWait(r *run) *runner.Result {
 			"succeeded": false, "exit_code": -1, "duration_ms": time.Since(start).Milliseconds(), "error": err.Error(),
 		}}
 	}
+	var err error
+	if r.artifacts, err = m.artifacts.acquire(r.ex.ID); err != nil {
+		return fail(err)
+	}
 	l, err := m.prepare(r)
 	if err != nil {
 		return fail(err)
 	}
-	r.artifacts = l.artifacts
 	m.met.launch.Observe(time.Since(r.received).Seconds())
 	if l.builtin == "http_request" {
 		return runHTTPRequest(r.ctx, l.spec)
@@ -104,7 +107,7 @@ func (m *Module) prepare(r *run) (*launch, error) {
 		var l *launch
 		if err == nil {
 			r.action = pre.action
-			l, err = m.buildLaunch(m.life, r.ex, pre, r.origin)
+			l, err = m.buildLaunch(m.life, r.ex, pre, r.origin, r.artifacts)
 		}
 		if err == nil || !store.IsTransient(err) || waited >= prepareWaitMax || r.stale.Load() {
 			return l, err

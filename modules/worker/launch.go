@@ -23,15 +23,13 @@ type launch struct {
 	// builtin names a Go-implemented entry point (http_request); "" runs
 	// spec through the runner.
 	builtin string
-	// artifacts is the attempt's artifacts directory ("" without one).
-	artifacts string
 }
 
 // buildLaunch resolves the parameters, secrets, command, environment and
 // timeout of a claimed execution (spec §4.2 steps 2-8) from its loaded
 // launch inputs. Errors describe the problem without any secret value and
 // fail the execution.
-func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, pre *prefetched, origin enforcementRefs) (*launch, error) {
+func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, pre *prefetched, origin enforcementRefs, artifacts string) (*launch, error) {
 	act := pre.action
 	packDir := filepath.Join(m.d.PacksBaseDir, act.PackRef)
 	params, secrets, err := m.resolveParams(ex, act, pre.keys, pre.secrets, pre.keysErr)
@@ -101,10 +99,7 @@ func (m *Module) buildLaunch(ctx context.Context, ex store.Execution, pre *prefe
 			}
 		}
 	}
-	if l.artifacts, err = m.artifacts.acquire(ex.ID); err != nil {
-		return nil, err
-	}
-	if err := m.attuneEnv(ctx, env, ex, act, token, origin, l.artifacts); err != nil {
+	if err := m.attuneEnv(ctx, env, ex, act, token, origin, artifacts); err != nil {
 		return nil, err
 	}
 	userEnv, err := stringMap(ex.EnvVars, "execution env_vars")
