@@ -28,9 +28,10 @@ import (
 // enforcement makes that one firing) or by none (the broker's copy
 // evaluates it). Whichever copy reaches an executor first evaluates; events
 // (pipeline.Copies) lets the other be acked without a second evaluation.
-// The broker's copy of an event another executor was woken for waits (up
-// to firedGrace) for that executor's firings to be announced on
-// store.ExecutorFiredChannel (fired.go) instead of firing again.
+// The broker's copy of an event another executor was woken for waits (until
+// firedGrace after the event's commit; a redelivery not at all) for that
+// executor's firings to be announced on store.ExecutorFiredChannel
+// (fired.go) instead of firing again.
 
 // executorWakeName marks the LISTEN connections in pg_stat_activity; the
 // executors count each other by it.
@@ -42,9 +43,10 @@ const (
 	// those waiting; beyond it a wake-up is left to the broker's copy.
 	wakeConcurrency = 8
 	wakeBacklog     = 4096
-	// firedGrace is how long the broker's copy of an event another
-	// executor was woken for waits for its firings to be announced: that
-	// executor fires within milliseconds, even under load.
+	// firedGrace bounds, from the event's commit, how long the broker's
+	// copy of an event another executor was woken for waits for its
+	// firings to be announced: that executor fires within milliseconds,
+	// even under load.
 	firedGrace = 250 * time.Millisecond
 )
 
