@@ -194,3 +194,42 @@ func TestEventWithoutWakeUpFiresFromBrokerCopy(t *testing.T) {
 	require.Equal(t, float64(len(events)), h.counter("attune_executor_events_evaluated_total", "path", "broker"))
 	require.Zero(t, h.counter("attune_executor_firings_hinted_total"))
 }
+
+// A head start that fails hands the event back to its broker copy, which
+// fires it once, whichever executor receives it.
+func TestFailedWakeUpLeavesEventToBrokerCopy(t *testing.T) {
+	t.Parallel()
+	h := newWakeHarness(t)
+	f := h.fixture("wakefail", nil)
+	h.rule(f, "r", `{}`, `{"url":"https://x.test"}`)
+	h.worker("w1", "shell")
+	// The first enforcement written fails (a sequence, so the failure
+	// itself is not rolled back); later ones succeed.
+	_, err := h.plain.Pool().Exec(h.ctx, `
+CREATE SEQUENCE test_fail_once;
+CREATE FUNCTION test_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF nextval('test_fail_once') = 1 THEN
+        RAISE EXCEPTION 'injected failure';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER test_fail_once BEFORE INSERT ON enforcement FOR EACH ROW EXECUTE FUNCTION test_fail_once();`)
+	require.NoError(t, err)
+
+	ev, _, err := pipeline.IngestEvent(h.ctx, h.st, store.NewEvent{Trigger: &f.trigger.ID, TriggerRef: f.trigger.Ref, Payload: json.RawMessage(`{}`)})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { // nextval ran once: the head start tried and failed
+		var tried bool
+		err := h.plain.Pool().QueryRow(h.ctx, `SELECT is_called FROM test_fail_once`).Scan(&tried)
+		return err == nil && tried
+	}, 10*time.Second, 10*time.Millisecond, "the wake-up was not evaluated")
+	e, _ := h.fired(ev.ID)
+	require.Zero(t, e, "the failed head start left an enforcement")
+	require.Zero(t, h.counter("attune_executor_events_evaluated_total", "path", "wake-up"))
+
+	h.brokerCopies([]int64{ev.ID})
+	require.Eventually(t, func() bool { e, x := h.fired(ev.ID); return e == 1 && x == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, 1.0, h.counter("attune_executor_events_evaluated_total", "path", "broker"))
+}
