@@ -56,15 +56,13 @@ func (m *Module) processEventMessage(ctx context.Context, msg pipeline.EventCrea
 		_, err = m.evaluate(ctx, store.Event{ID: msg.EventID, Trigger: msg.TriggerID, TriggerRef: msg.TriggerRef,
 			Rule: msg.RuleID, Payload: s.Payload, Created: s.Created}, s.MetadataVersion, elsewhere)
 	} else {
-		ev, version, rerr := m.d.Store.EventGetWithMetadataVersion(ctx, msg.EventID)
-		if errors.Is(rerr, domain.ErrNotFound) {
-			m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-		_, err = m.evaluate(ctx, ev, version, elsewhere)
+		_, err = m.processEvent(ctx, msg.EventID, elsewhere)
+	}
+	// evaluate skips a rule whose firing finds a row gone, so not found
+	// here is the event itself.
+	if errors.Is(err, domain.ErrNotFound) {
+		m.log.Warn("event vanished before evaluation", "event_id", msg.EventID)
+		return nil
 	}
 	return err
 }
@@ -72,11 +70,16 @@ func (m *Module) processEventMessage(ctx context.Context, msg pipeline.EventCrea
 // ProcessEvent evaluates one event against its rules and returns the
 // enforcements it created (none for a re-evaluation).
 func (m *Module) ProcessEvent(ctx context.Context, eventID int64) ([]pipeline.FireResult, error) {
+	return m.processEvent(ctx, eventID, false)
+}
+
+// processEvent reads the event with the metadata version and evaluates it.
+func (m *Module) processEvent(ctx context.Context, eventID int64, elsewhere bool) ([]pipeline.FireResult, error) {
 	ev, version, err := m.d.Store.EventGetWithMetadataVersion(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
-	return m.evaluate(ctx, ev, version, false)
+	return m.evaluate(ctx, ev, version, elsewhere)
 }
 
 // evaluate fires the rules ev matches, reading rules and actions as of
@@ -102,9 +105,12 @@ func (m *Module) evaluate(ctx context.Context, ev store.Event, version int64, el
 	var errs []error
 	// The announcements of another executor's firings are waited for
 	// together, until the grace after the event's commit has passed.
-	hintsUntil := time.Now().Add(firedGrace)
-	if c := ev.Created.Add(firedGrace); elsewhere && c.Before(hintsUntil) {
-		hintsUntil = c
+	var hintsUntil time.Time
+	if elsewhere {
+		hintsUntil = time.Now().Add(firedGrace)
+		if c := ev.Created.Add(firedGrace); c.Before(hintsUntil) {
+			hintsUntil = c
+		}
 	}
 	for _, r := range candidates {
 		cond, err := m.cache.Get(r.ID, r.Updated, r.Conditions)

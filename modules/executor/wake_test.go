@@ -98,7 +98,7 @@ func (h *wakeHarness) counter(name string, labels ...string) float64 {
 	return total
 }
 
-// enforcements counts the event's enforcements and executions.
+// fired counts the event's enforcements and executions.
 func (h *wakeHarness) fired(event int64) (enf, exec int) {
 	h.t.Helper()
 	require.NoError(h.t, h.st.Pool().QueryRow(h.ctx, `SELECT count(*) FROM enforcement WHERE event = $1`, event).Scan(&enf))

@@ -119,7 +119,8 @@ func (a *artifactDirs) acquire(id int64) (string, error) {
 }
 
 // release ends an attempt's use of dir; the last attempt of the execution
-// recycles the directory when it is empty and this worker put it there.
+// recycles the directory when it is still empty and 0700 and this worker
+// put it there.
 func (a *artifactDirs) release(id int64, dir string) {
 	if dir == "" {
 		return
@@ -139,7 +140,7 @@ func (a *artifactDirs) release(id int64, dir string) {
 	if !h.recyclable {
 		return
 	}
-	if empty, err := emptyDir(dir); err != nil || !empty {
+	if !fresh(dir) { // the action wrote into it, or changed it
 		return
 	}
 	a.mu.Lock()
@@ -174,7 +175,7 @@ func (a *artifactDirs) popLocked() string {
 }
 
 // fresh reports whether dir is an empty directory with mode 0700, as a
-// spare must be before it is handed out.
+// directory must be to become a spare and again before it is handed out.
 func fresh(dir string) bool {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -193,12 +194,6 @@ func fresh(dir string) bool {
 // rather than replace an existing (empty) directory.
 func renameNoReplace(from, to string) error {
 	return unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
-}
-
-// emptyDir reads at most one entry of dir.
-func emptyDir(dir string) (bool, error) {
-	names, err := readNames(dir, 1)
-	return len(names) == 0, err
 }
 
 func readNames(dir string, n int) ([]string, error) {

@@ -167,6 +167,12 @@ func TestEnvironmentAndToken(t *testing.T) {
 	// The token is masked in the result, so read it from the environment
 	// another way: it must verify, but it never appears in stdout.
 	require.Equal(t, "***", vars["ATTUNE_API_TOKEN"])
+	// Its own artifacts directory, which it left empty: not kept after the
+	// run, but recycled for a later attempt.
+	artifacts := filepath.Join(e.dataDir, "artifacts", fmt.Sprint(ex.ID))
+	require.Equal(t, artifacts, vars["ATTUNE_ARTIFACTS_DIR"])
+	require.Eventually(t, func() bool { _, err := os.Stat(artifacts); return os.IsNotExist(err) },
+		5*time.Second, 10*time.Millisecond, "an empty artifacts directory was kept")
 
 	tokAct := e.action("tok", "#!/bin/sh\nprintf '%s' \"$ATTUNE_API_TOKEN\" > \"$ATTUNE_ARTIFACTS_DIR/tok\"\n", nil)
 	ex2 := e.run(tokAct, nil)
