@@ -51,7 +51,7 @@ RETURNING *;
 WITH done AS (
     UPDATE execution
     SET status = @status::execution_status_enum, result = @result::jsonb, result_fence = fence,
-        lease_expires_at = NULL
+        lease_expires_at = NULL, updated = now()
     WHERE execution.id = @id AND fence = @fence AND status IN ('running', 'canceling')
     RETURNING execution.id
 ), ob AS (
@@ -105,7 +105,8 @@ SET status = 'running',
     attempt = attempt + 1,
     fence = fence + 1,
     started_at = coalesce(started_at, now()),
-    lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
+    lease_expires_at = now() + make_interval(secs => @lease_seconds::float8),
+    updated = now() -- set here, the execution_updated trigger stays out (migration 00005)
 WHERE execution.id = @id AND execution.status = 'scheduled' AND execution.worker = @worker AND execution.fence = @fence
 RETURNING sqlc.embed(execution), coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version;
 
@@ -124,7 +125,7 @@ WITH hb AS (
     RETURNING worker.id
 ), renewed AS (
     UPDATE execution e
-    SET lease_expires_at = now() + make_interval(secs => @lease_seconds::float8)
+    SET lease_expires_at = now() + make_interval(secs => @lease_seconds::float8), updated = now()
     FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@fences::bigint[]) AS fence) AS held
     WHERE e.id = held.id AND e.fence = held.fence AND e.status IN ('running', 'canceling')
     RETURNING e.id, e.status

@@ -71,7 +71,8 @@ SET status = 'running',
     attempt = attempt + 1,
     fence = fence + 1,
     started_at = coalesce(started_at, now()),
-    lease_expires_at = now() + make_interval(secs => $1::float8)
+    lease_expires_at = now() + make_interval(secs => $1::float8),
+    updated = now() -- set here, the execution_updated trigger stays out (migration 00005)
 WHERE execution.id = $2 AND execution.status = 'scheduled' AND execution.worker = $3 AND execution.fence = $4
 RETURNING execution.id, execution.action, execution.action_ref, execution.config, execution.env_vars, execution.parent, execution.enforcement, execution.executor, execution.permission_set_refs, execution.worker, execution.status, execution.result, execution.started_at, execution.timeout_seconds, execution.workflow_def, execution.workflow_task, execution.retry_count, execution.max_retries, execution.retry_reason, execution.original_execution, execution.attempt, execution.fence, execution.lease_expires_at, execution.result_fence, execution.created, execution.updated, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
 `
@@ -239,7 +240,7 @@ const executionFinishAttempt = `-- name: ExecutionFinishAttempt :one
 WITH done AS (
     UPDATE execution
     SET status = $1::execution_status_enum, result = $2::jsonb, result_fence = fence,
-        lease_expires_at = NULL
+        lease_expires_at = NULL, updated = now()
     WHERE execution.id = $3 AND fence = $4 AND status IN ('running', 'canceling')
     RETURNING execution.id
 ), ob AS (
@@ -1145,7 +1146,7 @@ WITH hb AS (
     RETURNING worker.id
 ), renewed AS (
     UPDATE execution e
-    SET lease_expires_at = now() + make_interval(secs => $2::float8)
+    SET lease_expires_at = now() + make_interval(secs => $2::float8), updated = now()
     FROM (SELECT unnest($3::bigint[]) AS id, unnest($4::bigint[]) AS fence) AS held
     WHERE e.id = held.id AND e.fence = held.fence AND e.status IN ('running', 'canceling')
     RETURNING e.id, e.status

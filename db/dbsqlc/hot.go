@@ -8,7 +8,7 @@ package dbsqlc
 // files (sqlc leaves it alone); a renamed query fails to compile here.
 var HotStatements = []string{
 	// api: webhook → event
-	triggerGetByWebhookKey, webhookEventIngest,
+	triggerGetByWebhookKey, webhookEventIngestBatch,
 	// executor: event → enforcement → scheduled execution
 	eventGetWithMetadataVersion, ruleListEnabledByTriggerRef, actionGet, policyEffectiveForAction, runtimeGet,
 	ruleFireScheduled,

@@ -38,12 +38,35 @@ func (q *Queries) ListenerBackendPIDs(ctx context.Context, db DBTX, applicationN
 	return items, nil
 }
 
+const notifyGateSync = `-- name: NotifyGateSync :exec
+SELECT setval('attune_notify_until', coalesce(ceil(extract(epoch FROM max(expires_at)))::bigint, 1))
+FROM notify_listener WHERE expires_at > now()
+`
+
+// Sets the gate the notification triggers read (migration 00005) to the
+// last second any live row covers; 1 when none is live.
+func (q *Queries) NotifyGateSync(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, notifyGateSync)
+	return err
+}
+
 const notifyListenerDelete = `-- name: NotifyListenerDelete :exec
 DELETE FROM notify_listener WHERE holder = $1
 `
 
 func (q *Queries) NotifyListenerDelete(ctx context.Context, db DBTX, holder string) error {
 	_, err := db.Exec(ctx, notifyListenerDelete, holder)
+	return err
+}
+
+const notifyListenerLock = `-- name: NotifyListenerLock :exec
+LOCK TABLE notify_listener IN EXCLUSIVE MODE
+`
+
+// Serialises the changes to notify_listener with the gate they recompute
+// (NotifyGateSync), so the gate follows the rows in commit order.
+func (q *Queries) NotifyListenerLock(ctx context.Context, db DBTX) error {
+	_, err := db.Exec(ctx, notifyListenerLock)
 	return err
 }
 
@@ -59,7 +82,7 @@ type NotifyListenerRefreshParams struct {
 }
 
 // A notifier with WebSocket clients announces itself: entity notifications
-// are sent while any row is live (see attune_notify_wanted).
+// are sent while any row is live (see NotifyGateSync).
 func (q *Queries) NotifyListenerRefresh(ctx context.Context, db DBTX, arg NotifyListenerRefreshParams) error {
 	_, err := db.Exec(ctx, notifyListenerRefresh, arg.Holder, arg.TtlSeconds)
 	return err

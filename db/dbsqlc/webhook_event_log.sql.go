@@ -11,67 +11,63 @@ import (
 	"time"
 )
 
-const webhookEventIngest = `-- name: WebhookEventIngest :one
-WITH t AS (
-    SELECT tr.id FROM trigger tr
-    WHERE tr.id = $1 AND tr.webhook_key = $2 AND tr.webhook_enabled AND tr.enabled
+const webhookEventIngestBatch = `-- name: WebhookEventIngestBatch :many
+WITH input AS (
+    SELECT nextval('event_id_seq') AS event_id, r.i::int AS i,
+           (r.doc->>'trigger_id')::bigint AS trigger_id, r.doc->>'trigger_ref' AS trigger_ref,
+           r.doc->'config' AS config, r.doc->'payload' AS payload, r.doc->>'source_ref' AS source_ref,
+           r.doc->>'idempotency_key' AS idempotency_key,
+           r.doc->>'webhook_key' AS webhook_key, r.doc->'message' AS message, r.doc->'log' AS log
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(doc, i)
+    JOIN trigger tr ON tr.id = (r.doc->>'trigger_id')::bigint AND tr.webhook_key = r.doc->>'webhook_key'
+                   AND tr.webhook_enabled AND tr.enabled
 ), ev AS (
-    INSERT INTO event (trigger, trigger_ref, config, payload, source_ref, idempotency_key)
-    SELECT t.id, $3, $4, $5, $6, $7
-    FROM t
+    INSERT INTO event (id, trigger, trigger_ref, config, payload, source_ref, idempotency_key)
+    SELECT input.event_id, input.trigger_id, input.trigger_ref, input.config, input.payload, input.source_ref,
+           input.idempotency_key
+    FROM input ORDER BY input.i
     ON CONFLICT (source_ref, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING event.id, event.created, event.payload
 ), ob AS (
     -- An event of up to 8 KiB travels with its message as a snapshot
     -- (pipeline.EventSnapshot), with the metadata version of this statement.
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $8, $9, $10,
-           $11::jsonb || jsonb_build_object('event_id', ev.id)
+    SELECT $2, $3, $4,
+           input.message || jsonb_build_object('event_id', ev.id)
              || CASE WHEN coalesce(octet_length(ev.payload::text), 0) <= 8192
                      THEN jsonb_build_object('snapshot', jsonb_build_object(
                           'payload', ev.payload, 'created', ev.created,
                           'metadata_version', coalesce((SELECT m.version FROM metadata_version m), 0)))
                      ELSE '{}'::jsonb END,
-           coalesce($12::timestamptz, now())
-    FROM ev
-    RETURNING outbox.id, outbox.exchange, outbox.routing_key, outbox.message_type, outbox.payload, outbox.created, outbox.available_at, outbox.attempts, outbox.last_error
+           coalesce($5::timestamptz, now())
+    FROM ev JOIN input ON input.event_id = ev.id
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
 ), wl AS (
     INSERT INTO webhook_event_log (trigger_id, trigger_ref, webhook_key, event_id, source_ip, user_agent,
         payload_size_bytes, headers, status_code, processing_time_ms, hmac_verified, rate_limited, ip_allowed)
-    SELECT $1, $3, $2, ev.id, $13, $14,
-        $15, $16, $17, $18,
-        $19, false, $20
-    FROM ev
+    SELECT input.trigger_id, input.trigger_ref, input.webhook_key, ev.id, input.log->>'source_ip',
+        input.log->>'user_agent', (input.log->>'payload_size_bytes')::int, input.log->'headers',
+        (input.log->>'status_code')::int, (input.log->>'processing_time_ms')::int,
+        (input.log->>'hmac_verified')::boolean, false, (input.log->>'ip_allowed')::boolean
+    FROM ev JOIN input ON input.event_id = ev.id
 )
-SELECT ev.id AS event_id, ev.created AS event_created, ob.id AS outbox_id, ob.payload AS outbox_payload,
+SELECT input.i, ev.id AS event_id, ev.created AS event_created, ob.id AS outbox_id, ob.payload AS outbox_payload,
        ob.created AS outbox_created, ob.available_at AS outbox_available_at
-FROM ev CROSS JOIN ob
+FROM ev
+JOIN input ON input.event_id = ev.id
+JOIN ob ON (ob.payload->>'event_id')::bigint = ev.id
 `
 
-type WebhookEventIngestParams struct {
-	TriggerID        int64           `json:"trigger_id"`
-	WebhookKey       *string         `json:"webhook_key"`
-	TriggerRef       string          `json:"trigger_ref"`
-	Config           json.RawMessage `json:"config"`
-	Payload          json.RawMessage `json:"payload"`
-	SourceRef        *string         `json:"source_ref"`
-	IdempotencyKey   *string         `json:"idempotency_key"`
-	Exchange         string          `json:"exchange"`
-	RoutingKey       string          `json:"routing_key"`
-	MessageType      string          `json:"message_type"`
-	Message          json.RawMessage `json:"message"`
-	AvailableAt      *time.Time      `json:"available_at"`
-	SourceIp         *string         `json:"source_ip"`
-	UserAgent        *string         `json:"user_agent"`
-	PayloadSizeBytes *int32          `json:"payload_size_bytes"`
-	Headers          json.RawMessage `json:"headers"`
-	StatusCode       *int32          `json:"status_code"`
-	ProcessingTimeMs *int32          `json:"processing_time_ms"`
-	HmacVerified     *bool           `json:"hmac_verified"`
-	IpAllowed        *bool           `json:"ip_allowed"`
+type WebhookEventIngestBatchParams struct {
+	Rows        json.RawMessage `json:"rows"`
+	Exchange    string          `json:"exchange"`
+	RoutingKey  string          `json:"routing_key"`
+	MessageType string          `json:"message_type"`
+	AvailableAt *time.Time      `json:"available_at"`
 }
 
-type WebhookEventIngestRow struct {
+type WebhookEventIngestBatchRow struct {
+	I                 int32           `json:"i"`
 	EventID           int64           `json:"event_id"`
 	EventCreated      time.Time       `json:"event_created"`
 	OutboxID          int64           `json:"outbox_id"`
@@ -80,48 +76,50 @@ type WebhookEventIngestRow struct {
 	OutboxAvailableAt time.Time       `json:"outbox_available_at"`
 }
 
-// An accepted webhook request in one statement — one round trip and one
-// commit instead of five: the event, its announcement in the outbox
-// (@message with the new event's id added under "event_id", and a snapshot
-// of the event with the metadata version for the executor) and the
-// request's log row, written only while the key still belongs to an
-// enabled, webhook-enabled trigger and only for a new event. No row means
-// the webhook was disabled meanwhile or the idempotency key was used
-// before; the caller then takes the transactional path, which tells the two
-// apart.
-func (q *Queries) WebhookEventIngest(ctx context.Context, db DBTX, arg WebhookEventIngestParams) (WebhookEventIngestRow, error) {
-	row := db.QueryRow(ctx, webhookEventIngest,
-		arg.TriggerID,
-		arg.WebhookKey,
-		arg.TriggerRef,
-		arg.Config,
-		arg.Payload,
-		arg.SourceRef,
-		arg.IdempotencyKey,
+// Accepted webhook requests, one statement for all the requests waiting
+// together (group commit, see store.WebhookIngest): for each, the event,
+// its announcement in the outbox (the request's message with the new
+// event's id added under "event_id", and a snapshot of the event with the
+// metadata version for the executor) and the request's log row. @rows is a
+// JSON array of one object per request; the result's "i" is its position
+// (from 1). Event ids are taken before the inserts so that each request's
+// message and log row join back to its event. A request gets no row when
+// its key no longer belongs to an enabled, webhook-enabled trigger, or when
+// its idempotency key was used before (by an earlier request or one earlier
+// in @rows): the caller then takes the transactional path, which tells the
+// two apart.
+func (q *Queries) WebhookEventIngestBatch(ctx context.Context, db DBTX, arg WebhookEventIngestBatchParams) ([]WebhookEventIngestBatchRow, error) {
+	rows, err := db.Query(ctx, webhookEventIngestBatch,
+		arg.Rows,
 		arg.Exchange,
 		arg.RoutingKey,
 		arg.MessageType,
-		arg.Message,
 		arg.AvailableAt,
-		arg.SourceIp,
-		arg.UserAgent,
-		arg.PayloadSizeBytes,
-		arg.Headers,
-		arg.StatusCode,
-		arg.ProcessingTimeMs,
-		arg.HmacVerified,
-		arg.IpAllowed,
 	)
-	var i WebhookEventIngestRow
-	err := row.Scan(
-		&i.EventID,
-		&i.EventCreated,
-		&i.OutboxID,
-		&i.OutboxPayload,
-		&i.OutboxCreated,
-		&i.OutboxAvailableAt,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []WebhookEventIngestBatchRow{}
+	for rows.Next() {
+		var i WebhookEventIngestBatchRow
+		if err := rows.Scan(
+			&i.I,
+			&i.EventID,
+			&i.EventCreated,
+			&i.OutboxID,
+			&i.OutboxPayload,
+			&i.OutboxCreated,
+			&i.OutboxAvailableAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const webhookEventLogCountRecent = `-- name: WebhookEventLogCountRecent :one

@@ -767,3 +767,52 @@ func fireFixture(t *testing.T, s *store.Store, ruleRef string) (int64, store.Act
 	require.NoError(t, err)
 	return rule, act
 }
+
+// Every write of an execution moves its updated time: the hot statements
+// (claim, lease renewal, result) set it themselves and the execution_updated
+// trigger covers the others (migration 00005).
+func TestExecutionUpdatedMovesOnEveryWrite(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, ex := scheduledExecution(t, s)
+	_, err := s.Pool().Exec(ctx, `UPDATE execution SET worker = $1 WHERE id = $2`, w.ID, ex.ID)
+	require.NoError(t, err)
+	backdate := func() {
+		t.Helper()
+		// Setting updated explicitly keeps the trigger out of this statement.
+		_, err := s.Pool().Exec(ctx, `UPDATE execution SET updated = now() - interval '1 hour' WHERE id = $1`, ex.ID)
+		require.NoError(t, err)
+		got, err := s.ExecutionGet(ctx, ex.ID)
+		require.NoError(t, err)
+		require.WithinDuration(t, time.Now().Add(-time.Hour), got.Updated, time.Minute)
+	}
+	fresh := func(what string) {
+		t.Helper()
+		got, err := s.ExecutionGet(ctx, ex.ID)
+		require.NoError(t, err)
+		require.WithinDuration(t, time.Now(), got.Updated, time.Minute, "%s left updated behind", what)
+	}
+
+	backdate()
+	claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	require.NoError(t, err)
+	fresh("the claim")
+
+	backdate()
+	_, renewed, err := s.WorkerHeartbeatRenew(ctx, w.ID, []store.HeldLease{{ID: ex.ID, Fence: claimed.Fence}}, time.Minute)
+	require.NoError(t, err)
+	require.Contains(t, renewed, ex.ID)
+	fresh("the lease renewal")
+
+	backdate()
+	_, err = s.Pool().Exec(ctx, `UPDATE execution SET env_vars = '{"A":"1"}' WHERE id = $1`, ex.ID)
+	require.NoError(t, err)
+	fresh("an update that does not set it")
+
+	backdate()
+	require.NoError(t, s.ExecutionFinishAttempt(ctx, store.AttemptResult{ID: ex.ID, Fence: claimed.Fence, Status: "completed",
+		Result: []byte(`{}`), Completed: store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.completed",
+			MessageType: "ExecutionCompleted", Payload: []byte(`{}`)}}))
+	fresh("the result")
+}

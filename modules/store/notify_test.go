@@ -75,3 +75,26 @@ func TestNotifyStopsWithoutListener(t *testing.T) {
 	body, _ := next()
 	require.EqualValues(t, live.ID, body["id"], "only the execution inserted while a listener was live is announced")
 }
+
+// The gate follows every holder: one notifier withdrawing leaves the other's
+// clients notified, and the last one withdrawing stops it.
+func TestNotifyGateFollowsEveryHolder(t *testing.T) {
+	t.Parallel()
+	ctx, s, next := listenExecutionCreated(t)
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "a", time.Minute))
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "b", time.Minute))
+	require.NoError(t, s.NotifyListenerDelete(ctx, "a"))
+	kept, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	body, _ := next()
+	require.EqualValues(t, kept.ID, body["id"])
+
+	require.NoError(t, s.NotifyListenerDelete(ctx, "b"))
+	_, err = s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	require.NoError(t, s.NotifyListenerRefresh(ctx, "c", time.Minute))
+	last, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo"})
+	require.NoError(t, err)
+	body, _ = next()
+	require.EqualValues(t, last.ID, body["id"], "an execution inserted with no holder left was announced")
+}

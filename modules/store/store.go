@@ -57,6 +57,8 @@ type Store struct {
 	// every hop of the pipeline.
 	relaxed    *pgxpool.Pool
 	outboxHook atomic.Pointer[outboxHook]
+	// ingests groups concurrent webhook ingests into shared statements.
+	ingests ingestBatcher
 }
 
 // Open connects a pool to dsn and verifies it with a ping.
@@ -98,6 +100,7 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 		return nil, fmt.Errorf("create pool: %w", err)
 	}
 	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool, relaxed: relaxed}
+	s.ingests.s = s
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -115,6 +118,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes every pool connection; in-flight queries finish first.
 func (s *Store) Close() {
+	s.ingests.close()
 	s.pool.Close()
 	s.relaxed.Close()
 }
