@@ -41,30 +41,46 @@ SET status = @status::execution_status_enum,
 WHERE id = @id AND fence = @fence AND status::text = ANY(@from_statuses::text[])
 RETURNING *;
 
--- name: ExecutionFinishAttempt :one
--- A worker's result in one statement (one round trip and commit instead of
--- four): the fenced compare-and-set of ExecutionUpdateStatus from running or
--- canceling to the terminal @status with @result, plus the ExecutionCompleted
--- message only when the executor has work for it — the run may be retried
--- (@needed) or it holds an admission slot to release. No row: the attempt
--- is stale. outbox_id is NULL when no message was needed.
-WITH done AS (
+-- name: ExecutionFinishAttemptBatch :many
+-- Workers' results, one statement for all the results waiting together
+-- (group commit, see store.ExecutionFinishAttempt; one round trip and
+-- commit instead of four per result): for each, the fenced compare-and-set
+-- of ExecutionUpdateStatus from running or canceling to its terminal status
+-- with its result, plus its ExecutionCompleted message (a JSON object, the
+-- execution's id set under "execution_id") only when the
+-- executor has work for it — the run may be retried ("needed") or it holds
+-- an admission slot to release. @rows is a JSON array of one object per
+-- result (no execution twice); the result's "i" is its position (from 1),
+-- one row each. done_id NULL: the attempt is stale. outbox_id NULL: no
+-- message was needed.
+WITH input AS (
+    SELECT r.i::int AS i, (r.doc->>'id')::bigint AS id, (r.doc->>'fence')::bigint AS fence,
+           (r.doc->>'status')::execution_status_enum AS status, r.doc->'result' AS result,
+           coalesce((r.doc->>'needed')::boolean, false) AS needed, r.doc->'message' AS message
+    FROM jsonb_array_elements(@rows::jsonb) WITH ORDINALITY AS r(doc, i)
+), done AS (
     UPDATE execution
-    SET status = @status::execution_status_enum, result = @result::jsonb, result_fence = fence,
+    SET status = input.status, result = input.result, result_fence = execution.fence,
         lease_expires_at = NULL, updated = now()
-    WHERE execution.id = @id AND fence = @fence AND status IN ('running', 'canceling')
+    FROM input
+    WHERE execution.id = input.id AND execution.fence = input.fence AND execution.status IN ('running', 'canceling')
     RETURNING execution.id
 ), ob AS (
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT @exchange, @routing_key, @message_type, @message, coalesce(sqlc.narg(available_at)::timestamptz, now())
-    FROM done
-    WHERE @needed::boolean
+    SELECT @exchange, @routing_key, @message_type, input.message || jsonb_build_object('execution_id', done.id),
+           coalesce(sqlc.narg(available_at)::timestamptz, now())
+    FROM done JOIN input ON input.id = done.id
+    WHERE input.needed
        OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = done.id)
-    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at,
+              (outbox.payload->>'execution_id')::bigint AS execution_id
 )
-SELECT done.id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
+SELECT input.i, done.id AS done_id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
        ob.available_at AS outbox_available_at
-FROM done LEFT JOIN ob ON true;
+FROM input
+LEFT JOIN done ON done.id = input.id
+LEFT JOIN ob ON ob.execution_id = input.id
+ORDER BY input.i;
 
 -- name: ExecutionClaim :one
 -- A worker takes ownership of a scheduled execution: a new attempt with a new

@@ -277,67 +277,63 @@ func (q *Queries) EnforcementUpdateStatus(ctx context.Context, db DBTX, arg Enfo
 	return i, err
 }
 
-const ruleFireScheduled = `-- name: RuleFireScheduled :one
-WITH pick AS (
-    SELECT attune_pick_worker($1::float8, $2::text[]) AS worker
+const ruleFireScheduledBatch = `-- name: RuleFireScheduledBatch :many
+WITH input AS (
+    SELECT r.i::int AS i, r.doc AS d,
+           attune_pick_worker($1::float8,
+               ARRAY(SELECT jsonb_array_elements_text(coalesce(r.doc->'runtime_names', '[]')))) AS worker,
+           nextval('enforcement_id_seq') AS enforcement_id
+    FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(doc, i)
 ), enf AS (
-    INSERT INTO enforcement (rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
-    SELECT $3, $4, $5, $6::jsonb, $7, 'processed', now(),
-           coalesce($8::jsonb, '{}'), 'all', coalesce($9::jsonb, '[]')
-    FROM pick WHERE pick.worker IS NOT NULL
+    INSERT INTO enforcement (id, rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
+    SELECT input.enforcement_id, (input.d->>'rule')::bigint, input.d->>'rule_ref', input.d->>'trigger_ref',
+           input.d->'enforcement_config', (input.d->>'event')::bigint, 'processed', now(),
+           coalesce(input.d->'payload', '{}'), 'all', coalesce(input.d->'conditions', '[]')
+    FROM input WHERE input.worker IS NOT NULL
+    ORDER BY input.i
     ON CONFLICT ON CONSTRAINT enforcement_rule_event_uniq DO NOTHING
     RETURNING enforcement.id
 ), ex AS (
     INSERT INTO execution (action, action_ref, config, env_vars, enforcement, executor, permission_set_refs,
                            status, worker, timeout_seconds, workflow_def, retry_count, max_retries)
-    SELECT $10, $11, $12::jsonb, '{}', enf.id,
-           coalesce($13::bigint,
-                    CASE WHEN $14::bool THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
-           coalesce($15::text[], '{}'), 'scheduled', pick.worker,
-           $16, $17, 0, $18
-    FROM enf CROSS JOIN pick
-    RETURNING execution.id, execution.fence, execution.worker
+    SELECT (input.d->>'action')::bigint, input.d->>'action_ref', input.d->'execution_config', '{}', enf.id,
+           coalesce((input.d->>'executor')::bigint,
+                    CASE WHEN (input.d->>'as_system')::boolean THEN (SELECT i.id FROM identity i WHERE i.login = 'system') END),
+           ARRAY(SELECT jsonb_array_elements_text(coalesce(input.d->'permission_set_refs', '[]'))), 'scheduled',
+           input.worker, (input.d->>'timeout_seconds')::int, (input.d->>'workflow_def')::bigint, 0,
+           (input.d->>'max_retries')::int
+    FROM enf JOIN input ON input.enforcement_id = enf.id
+    RETURNING execution.id, execution.fence, execution.worker, execution.enforcement
 ), ob AS (
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $19, $20::text || ex.worker::text, $21,
-           $22::jsonb || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence, 'worker_id', ex.worker),
-           coalesce($23::timestamptz, now())
-    FROM ex
-    RETURNING outbox.id, outbox.routing_key, outbox.payload, outbox.created, outbox.available_at
+    SELECT $3, $4::text || ex.worker::text, $5,
+           (input.d->'message') || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence, 'worker_id', ex.worker),
+           coalesce($6::timestamptz, now())
+    FROM ex JOIN input ON input.enforcement_id = ex.enforcement
+    RETURNING outbox.id, outbox.routing_key, outbox.payload, outbox.created, outbox.available_at,
+              (outbox.payload->>'execution_id')::bigint AS execution_id
 )
-SELECT coalesce(pick.worker, 0)::bigint AS worker, enf.id AS enforcement_id, ex.id AS execution_id, ex.fence,
+SELECT input.i, coalesce(input.worker, 0)::bigint AS worker, enf.id AS enforcement_id, ex.id AS execution_id, ex.fence,
        ob.id AS outbox_id, ob.routing_key AS outbox_routing_key, ob.payload AS outbox_payload,
        ob.created AS outbox_created, ob.available_at AS outbox_available_at
-FROM pick LEFT JOIN enf ON true LEFT JOIN ex ON true LEFT JOIN ob ON true
+FROM input
+LEFT JOIN enf ON enf.id = input.enforcement_id
+LEFT JOIN ex ON ex.enforcement = enf.id
+LEFT JOIN ob ON ob.execution_id = ex.id
+ORDER BY input.i
 `
 
-type RuleFireScheduledParams struct {
+type RuleFireScheduledBatchParams struct {
 	StaleAfterSeconds float64         `json:"stale_after_seconds"`
-	RuntimeNames      []string        `json:"runtime_names"`
-	Rule              *int64          `json:"rule"`
-	RuleRef           string          `json:"rule_ref"`
-	TriggerRef        string          `json:"trigger_ref"`
-	EnforcementConfig json.RawMessage `json:"enforcement_config"`
-	Event             *int64          `json:"event"`
-	Payload           json.RawMessage `json:"payload"`
-	Conditions        json.RawMessage `json:"conditions"`
-	Action            *int64          `json:"action"`
-	ActionRef         string          `json:"action_ref"`
-	ExecutionConfig   json.RawMessage `json:"execution_config"`
-	Executor          *int64          `json:"executor"`
-	AsSystem          bool            `json:"as_system"`
-	PermissionSetRefs []string        `json:"permission_set_refs"`
-	TimeoutSeconds    *int32          `json:"timeout_seconds"`
-	WorkflowDef       *int64          `json:"workflow_def"`
-	MaxRetries        int32           `json:"max_retries"`
+	Rows              json.RawMessage `json:"rows"`
 	Exchange          string          `json:"exchange"`
 	RoutingKeyPrefix  string          `json:"routing_key_prefix"`
 	MessageType       string          `json:"message_type"`
-	Message           json.RawMessage `json:"message"`
 	AvailableAt       *time.Time      `json:"available_at"`
 }
 
-type RuleFireScheduledRow struct {
+type RuleFireScheduledBatchRow struct {
+	I                 int32           `json:"i"`
 	Worker            int64           `json:"worker"`
 	EnforcementID     *int64          `json:"enforcement_id"`
 	ExecutionID       *int64          `json:"execution_id"`
@@ -349,51 +345,53 @@ type RuleFireScheduledRow struct {
 	OutboxAvailableAt *time.Time      `json:"outbox_available_at"`
 }
 
-// The common rule firing in one statement (one round trip and commit
-// instead of seven): the worker choice (attune_pick_worker), the
-// enforcement, already processed; its execution, already scheduled on that
-// worker; and the dispatch message (@message with the execution's id, fence
-// and worker added, routed to @routing_key_prefix || worker). The caller
-// has resolved the parameters and checked that no policy governs the
-// action. worker 0: none is eligible, nothing was written. No enforcement
-// id: this (rule, event) already has an enforcement, nothing was written.
-func (q *Queries) RuleFireScheduled(ctx context.Context, db DBTX, arg RuleFireScheduledParams) (RuleFireScheduledRow, error) {
-	row := db.QueryRow(ctx, ruleFireScheduled,
+// The common rule firing, one statement for all the firings waiting together
+// (group commit, see store.RuleFireScheduled; one round trip and commit
+// instead of seven per firing): for each, the worker choice
+// (attune_pick_worker), the enforcement, already processed; its execution,
+// already scheduled on that worker; and the dispatch message (the firing's
+// "message" with the execution's id, fence and worker added, routed to
+// @routing_key_prefix || worker). @rows is a JSON array of one object per
+// firing; the result's "i" is its position (from 1), one row each. The
+// caller has resolved the parameters and checked that no policy governs
+// the action. worker 0: none is eligible, nothing was written. No
+// enforcement id: this (rule, event) already has an enforcement (or one
+// earlier in @rows has it), nothing was written. Enforcement ids are taken
+// before the inserts so each firing's execution and message join back to it.
+func (q *Queries) RuleFireScheduledBatch(ctx context.Context, db DBTX, arg RuleFireScheduledBatchParams) ([]RuleFireScheduledBatchRow, error) {
+	rows, err := db.Query(ctx, ruleFireScheduledBatch,
 		arg.StaleAfterSeconds,
-		arg.RuntimeNames,
-		arg.Rule,
-		arg.RuleRef,
-		arg.TriggerRef,
-		arg.EnforcementConfig,
-		arg.Event,
-		arg.Payload,
-		arg.Conditions,
-		arg.Action,
-		arg.ActionRef,
-		arg.ExecutionConfig,
-		arg.Executor,
-		arg.AsSystem,
-		arg.PermissionSetRefs,
-		arg.TimeoutSeconds,
-		arg.WorkflowDef,
-		arg.MaxRetries,
+		arg.Rows,
 		arg.Exchange,
 		arg.RoutingKeyPrefix,
 		arg.MessageType,
-		arg.Message,
 		arg.AvailableAt,
 	)
-	var i RuleFireScheduledRow
-	err := row.Scan(
-		&i.Worker,
-		&i.EnforcementID,
-		&i.ExecutionID,
-		&i.Fence,
-		&i.OutboxID,
-		&i.OutboxRoutingKey,
-		&i.OutboxPayload,
-		&i.OutboxCreated,
-		&i.OutboxAvailableAt,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RuleFireScheduledBatchRow{}
+	for rows.Next() {
+		var i RuleFireScheduledBatchRow
+		if err := rows.Scan(
+			&i.I,
+			&i.Worker,
+			&i.EnforcementID,
+			&i.ExecutionID,
+			&i.Fence,
+			&i.OutboxID,
+			&i.OutboxRoutingKey,
+			&i.OutboxPayload,
+			&i.OutboxCreated,
+			&i.OutboxAvailableAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

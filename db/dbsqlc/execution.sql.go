@@ -236,75 +236,96 @@ func (q *Queries) ExecutionExtendLease(ctx context.Context, db DBTX, arg Executi
 	return lease_expires_at, err
 }
 
-const executionFinishAttempt = `-- name: ExecutionFinishAttempt :one
-WITH done AS (
+const executionFinishAttemptBatch = `-- name: ExecutionFinishAttemptBatch :many
+WITH input AS (
+    SELECT r.i::int AS i, (r.doc->>'id')::bigint AS id, (r.doc->>'fence')::bigint AS fence,
+           (r.doc->>'status')::execution_status_enum AS status, r.doc->'result' AS result,
+           coalesce((r.doc->>'needed')::boolean, false) AS needed, r.doc->'message' AS message
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(doc, i)
+), done AS (
     UPDATE execution
-    SET status = $1::execution_status_enum, result = $2::jsonb, result_fence = fence,
+    SET status = input.status, result = input.result, result_fence = execution.fence,
         lease_expires_at = NULL, updated = now()
-    WHERE execution.id = $3 AND fence = $4 AND status IN ('running', 'canceling')
+    FROM input
+    WHERE execution.id = input.id AND execution.fence = input.fence AND execution.status IN ('running', 'canceling')
     RETURNING execution.id
 ), ob AS (
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $5, $6, $7, $8, coalesce($9::timestamptz, now())
-    FROM done
-    WHERE $10::boolean
+    SELECT $2, $3, $4, input.message || jsonb_build_object('execution_id', done.id),
+           coalesce($5::timestamptz, now())
+    FROM done JOIN input ON input.id = done.id
+    WHERE input.needed
        OR EXISTS (SELECT 1 FROM execution_admission_entry x WHERE x.execution_id = done.id)
-    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at
+    RETURNING outbox.id, outbox.payload, outbox.created, outbox.available_at,
+              (outbox.payload->>'execution_id')::bigint AS execution_id
 )
-SELECT done.id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
+SELECT input.i, done.id AS done_id, ob.id AS outbox_id, ob.payload AS outbox_payload, ob.created AS outbox_created,
        ob.available_at AS outbox_available_at
-FROM done LEFT JOIN ob ON true
+FROM input
+LEFT JOIN done ON done.id = input.id
+LEFT JOIN ob ON ob.execution_id = input.id
+ORDER BY input.i
 `
 
-type ExecutionFinishAttemptParams struct {
-	Status      ExecutionStatusEnum `json:"status"`
-	Result      json.RawMessage     `json:"result"`
-	ID          int64               `json:"id"`
-	Fence       int64               `json:"fence"`
-	Exchange    string              `json:"exchange"`
-	RoutingKey  string              `json:"routing_key"`
-	MessageType string              `json:"message_type"`
-	Message     json.RawMessage     `json:"message"`
-	AvailableAt *time.Time          `json:"available_at"`
-	Needed      bool                `json:"needed"`
+type ExecutionFinishAttemptBatchParams struct {
+	Rows        json.RawMessage `json:"rows"`
+	Exchange    string          `json:"exchange"`
+	RoutingKey  string          `json:"routing_key"`
+	MessageType string          `json:"message_type"`
+	AvailableAt *time.Time      `json:"available_at"`
 }
 
-type ExecutionFinishAttemptRow struct {
-	ID                int64           `json:"id"`
+type ExecutionFinishAttemptBatchRow struct {
+	I                 int32           `json:"i"`
+	DoneID            *int64          `json:"done_id"`
 	OutboxID          *int64          `json:"outbox_id"`
 	OutboxPayload     json.RawMessage `json:"outbox_payload"`
 	OutboxCreated     *time.Time      `json:"outbox_created"`
 	OutboxAvailableAt *time.Time      `json:"outbox_available_at"`
 }
 
-// A worker's result in one statement (one round trip and commit instead of
-// four): the fenced compare-and-set of ExecutionUpdateStatus from running or
-// canceling to the terminal @status with @result, plus the ExecutionCompleted
-// message only when the executor has work for it — the run may be retried
-// (@needed) or it holds an admission slot to release. No row: the attempt
-// is stale. outbox_id is NULL when no message was needed.
-func (q *Queries) ExecutionFinishAttempt(ctx context.Context, db DBTX, arg ExecutionFinishAttemptParams) (ExecutionFinishAttemptRow, error) {
-	row := db.QueryRow(ctx, executionFinishAttempt,
-		arg.Status,
-		arg.Result,
-		arg.ID,
-		arg.Fence,
+// Workers' results, one statement for all the results waiting together
+// (group commit, see store.ExecutionFinishAttempt; one round trip and
+// commit instead of four per result): for each, the fenced compare-and-set
+// of ExecutionUpdateStatus from running or canceling to its terminal status
+// with its result, plus its ExecutionCompleted message (a JSON object, the
+// execution's id set under "execution_id") only when the
+// executor has work for it — the run may be retried ("needed") or it holds
+// an admission slot to release. @rows is a JSON array of one object per
+// result (no execution twice); the result's "i" is its position (from 1),
+// one row each. done_id NULL: the attempt is stale. outbox_id NULL: no
+// message was needed.
+func (q *Queries) ExecutionFinishAttemptBatch(ctx context.Context, db DBTX, arg ExecutionFinishAttemptBatchParams) ([]ExecutionFinishAttemptBatchRow, error) {
+	rows, err := db.Query(ctx, executionFinishAttemptBatch,
+		arg.Rows,
 		arg.Exchange,
 		arg.RoutingKey,
 		arg.MessageType,
-		arg.Message,
 		arg.AvailableAt,
-		arg.Needed,
 	)
-	var i ExecutionFinishAttemptRow
-	err := row.Scan(
-		&i.ID,
-		&i.OutboxID,
-		&i.OutboxPayload,
-		&i.OutboxCreated,
-		&i.OutboxAvailableAt,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExecutionFinishAttemptBatchRow{}
+	for rows.Next() {
+		var i ExecutionFinishAttemptBatchRow
+		if err := rows.Scan(
+			&i.I,
+			&i.DoneID,
+			&i.OutboxID,
+			&i.OutboxPayload,
+			&i.OutboxCreated,
+			&i.OutboxAvailableAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const executionGet = `-- name: ExecutionGet :one

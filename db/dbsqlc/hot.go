@@ -11,9 +11,9 @@ var HotStatements = []string{
 	triggerGetByWebhookKey, webhookEventIngestBatch,
 	// executor: event → enforcement → scheduled execution
 	eventGetWithMetadataVersion, ruleListEnabledByTriggerRef, actionGet, policyEffectiveForAction, runtimeGet,
-	ruleFireScheduled,
+	ruleFireScheduledBatch,
 	// worker: claim → launch → result
-	executionClaimDispatch, metadataVersionGet, actionGetByRef, keyListForAction, executionFinishAttempt,
+	executionClaimDispatch, metadataVersionGet, actionGetByRef, keyListForAction, executionFinishAttemptBatch,
 }
 
 // RelayStatements are the outbox relay's per-message queries (run on the

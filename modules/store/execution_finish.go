@@ -2,10 +2,8 @@ package store
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/attune-system/attune/db/dbsqlc"
 	"github.com/attune-system/attune/modules/domain"
@@ -37,19 +35,87 @@ func (s *Store) ExecutionFinishAttempt(ctx context.Context, r AttemptResult) err
 	if err := m.validate(false); err != nil {
 		return err
 	}
-	one := s.oneShot()
-	row, err := s.q.ExecutionFinishAttempt(ctx, s.pool, dbsqlc.ExecutionFinishAttemptParams{
-		Status: to, Result: r.Result, ID: r.ID, Fence: r.Fence, Exchange: m.Exchange, RoutingKey: m.RoutingKey,
-		MessageType: m.MessageType, Message: m.Payload, AvailableAt: one.availableAt(), Needed: r.Needed,
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return s.refused(ctx, r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
-	}
+	refused, err := s.finishes.do(ctx, r)
 	if err != nil {
-		return interpretError(err, fmt.Sprintf("execution %d", r.ID))
+		return err
 	}
-	if row.OutboxID != nil {
-		one.committed(m.written(*row.OutboxID, m.RoutingKey, row.OutboxPayload, *row.OutboxCreated, *row.OutboxAvailableAt))
+	return refused
+}
+
+// The workers' results' group statement (group.go).
+
+// finishRow is one result in the statement's @rows.
+type finishRow struct {
+	ID      int64           `json:"id"`
+	Fence   int64           `json:"fence"`
+	Status  string          `json:"status"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Needed  bool            `json:"needed"`
+	Message json.RawMessage `json:"message"`
+}
+
+// writeFinishes writes batch, one statement per kind of completion message
+// and with no execution twice in one statement. Each result's answer is nil,
+// or why it was refused: domain.ErrConflict (a stale attempt) or
+// domain.ErrNotFound.
+func (s *Store) writeFinishes(ctx context.Context, batch []AttemptResult) ([]error, error) {
+	outs := make([]error, len(batch))
+	err := inGroups(len(batch), func(group []int, i int) bool {
+		a, b := batch[group[0]].Completed, batch[i].Completed
+		if a.Exchange != b.Exchange || a.RoutingKey != b.RoutingKey || a.MessageType != b.MessageType {
+			return false
+		}
+		for _, j := range group {
+			if batch[j].ID == batch[i].ID {
+				return false
+			}
+		}
+		return true
+	}, func(group []int) error { return s.writeSameFinishes(ctx, batch, group, outs) })
+	return outs, err
+}
+
+// writeSameFinishes writes the results of batch at idx into outs.
+func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, idx []int, outs []error) error {
+	rows := make([]finishRow, len(idx))
+	for j, i := range idx {
+		r := batch[i]
+		rows[j] = finishRow{ID: r.ID, Fence: r.Fence, Status: r.Status, Result: r.Result, Needed: r.Needed, Message: r.Completed.Payload}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	one := s.oneShot()
+	m := batch[idx[0]].Completed
+	got, err := s.q.ExecutionFinishAttemptBatch(ctx, s.pool, dbsqlc.ExecutionFinishAttemptBatchParams{
+		Rows: doc, Exchange: m.Exchange, RoutingKey: m.RoutingKey, MessageType: m.MessageType, AvailableAt: one.availableAt(),
+	})
+	if err != nil {
+		return interpretError(err, fmt.Sprintf("write %d results", len(idx)))
+	}
+	if len(got) != len(idx) {
+		return fmt.Errorf("write %d results: %d result rows", len(idx), len(got))
+	}
+	var msgs []OutboxMessage
+	var stale []int
+	for _, row := range got {
+		if row.I < 1 || int(row.I) > len(idx) {
+			return fmt.Errorf("write %d results: result row %d out of range", len(idx), row.I)
+		}
+		i := idx[row.I-1]
+		switch {
+		case row.DoneID == nil:
+			stale = append(stale, i)
+		case row.OutboxID != nil:
+			msgs = append(msgs, m.written(*row.OutboxID, m.RoutingKey, row.OutboxPayload, *row.OutboxCreated, *row.OutboxAvailableAt))
+		}
+	}
+	one.committed(msgs...)
+	// Committed: why a result was refused is read afterwards (rare).
+	for _, i := range stale {
+		r := batch[i]
+		outs[i] = s.refused(ctx, r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
 	}
 	return nil
 }

@@ -816,3 +816,102 @@ func TestExecutionUpdatedMovesOnEveryWrite(t *testing.T) {
 			MessageType: "ExecutionCompleted", Payload: []byte(`{}`)}}))
 	fresh("the result")
 }
+
+// Firings written by one group statement each get their own enforcement,
+// execution and dispatch; a second firing of a (rule, event) in the group is
+// a duplicate and one without an eligible worker writes nothing.
+func TestRuleFireGroupMapsEachFiring(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule, act := fireFixture(t, s, "fixture.group")
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w", Capabilities: json.RawMessage(`{"runtimes":["shell"]}`)})
+	require.NoError(t, err)
+	firing := func(event int64, runtime string) store.FireGroupReq {
+		cfg := json.RawMessage(fmt.Sprintf(`{"event":%d}`, event))
+		return store.FireGroupReq{
+			Enf: store.NewEnforcement{Rule: &rule, RuleRef: "fixture.group", TriggerRef: "fixture.trig", Event: &event, Config: cfg},
+			Ex:  store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: cfg, AsSystem: true},
+			Dispatch: store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
+				MessageType: "ExecutionDispatch", Payload: json.RawMessage(fmt.Sprintf(`{"event":%d}`, event))},
+			Target: store.FireTarget{RuntimeNames: []string{runtime}, StaleAfter: time.Minute},
+		}
+	}
+	fired, outs, err := s.FireGroup([]store.FireGroupReq{firing(1, "shell"), firing(1, "shell"), firing(2, "python"), firing(3, "shell")})
+	require.NoError(t, err)
+	require.Equal(t, []store.FireOutcome{store.Fired, store.FireDuplicate, store.FireNoWorker, store.Fired}, outs)
+	for _, i := range []int{0, 3} {
+		event := []int64{1, 0, 0, 3}[i]
+		ex, err := s.ExecutionGet(ctx, fired[i].ExecutionID)
+		require.NoError(t, err)
+		require.JSONEq(t, fmt.Sprintf(`{"event":%d}`, event), string(ex.Config))
+		require.Equal(t, fired[i].EnforcementID, *ex.Enforcement)
+		require.Equal(t, w.ID, fired[i].Worker)
+		var enfEvent int64
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT event FROM enforcement WHERE id = $1`, fired[i].EnforcementID).Scan(&enfEvent))
+		require.Equal(t, event, enfEvent)
+		var payload map[string]any
+		require.NoError(t, s.Pool().QueryRow(ctx, `SELECT payload FROM outbox WHERE (payload->>'execution_id')::bigint = $1`,
+			fired[i].ExecutionID).Scan(&payload))
+		require.EqualValues(t, event, payload["event"])
+		require.EqualValues(t, fired[i].Fence, payload["fence"])
+	}
+	var n int
+	require.NoError(t, s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM enforcement) + (SELECT count(*) FROM execution)
+		+ (SELECT count(*) FROM outbox)`).Scan(&n))
+	require.Equal(t, 6, n)
+}
+
+// Results written by one group statement each land on their own execution;
+// a stale one, or a second result for an execution in the same group, is
+// refused as a conflict; only a result the executor needs writes a message.
+func TestExecutionFinishGroup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w"})
+	require.NoError(t, err)
+	running := func() store.Execution {
+		ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
+		require.NoError(t, err)
+		_, err = s.Pool().Exec(ctx, `UPDATE execution SET worker = $1 WHERE id = $2`, w.ID, ex.ID)
+		require.NoError(t, err)
+		claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+		require.NoError(t, err)
+		return claimed
+	}
+	result := func(ex store.Execution, fence int64, status string, needed bool) store.AttemptResult {
+		return store.AttemptResult{ID: ex.ID, Fence: fence, Status: status, Result: []byte(fmt.Sprintf(`{"id":%d}`, ex.ID)),
+			Needed: needed, Completed: store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.completed",
+				MessageType: "ExecutionCompleted", Payload: []byte(`{"status":"` + status + `"}`)}}
+	}
+	a, b, c := running(), running(), running()
+	refused, err := s.FinishGroup([]store.AttemptResult{
+		result(a, a.Fence, "failed", true), result(b, b.Fence-1, "completed", false),
+		result(c, c.Fence, "completed", false), result(a, a.Fence, "completed", false),
+	})
+	require.NoError(t, err)
+	require.NoError(t, refused[0])
+	require.ErrorIs(t, refused[1], domain.ErrConflict, "a stale fence wrote its result")
+	require.NoError(t, refused[2])
+	require.ErrorIs(t, refused[3], domain.ErrConflict, "a second result for a finished execution was written")
+	for ex, want := range map[int64]string{a.ID: "failed", b.ID: "running", c.ID: "completed"} {
+		got, err := s.ExecutionGet(ctx, ex)
+		require.NoError(t, err)
+		require.Equal(t, want, got.Status, "execution %d", ex)
+		if want != "running" {
+			require.JSONEq(t, fmt.Sprintf(`{"id":%d}`, ex), string(got.Result))
+		}
+	}
+	var msgs []string
+	rows, err := s.Pool().Query(ctx, `SELECT payload::text FROM outbox`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var p string
+		require.NoError(t, rows.Scan(&p))
+		msgs = append(msgs, p)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, msgs, 1, "only the result the executor needs writes a message")
+	require.JSONEq(t, fmt.Sprintf(`{"status":"failed","execution_id":%d}`, a.ID), msgs[0])
+}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/attune-system/attune/db/dbsqlc"
@@ -53,28 +55,104 @@ func (s *Store) RuleFireScheduled(ctx context.Context, enf NewEnforcement, ex Ne
 	if err := dispatch.validate(true); err != nil {
 		return FiredScheduled{}, FireFailed, err
 	}
+	res, err := s.firings.do(ctx, fireReq{enf: enf, ex: ex, dispatch: dispatch, target: target})
+	return res.fired, res.outcome, err
+}
+
+// The rule firing's group statement (group.go).
+
+type fireReq struct {
+	enf      NewEnforcement
+	ex       NewExecution
+	dispatch NewOutboxMessage
+	target   FireTarget
+}
+
+type fireRes struct {
+	fired   FiredScheduled
+	outcome FireOutcome
+}
+
+// fireRow is one firing in the statement's @rows.
+type fireRow struct {
+	RuntimeNames      []string        `json:"runtime_names,omitempty"`
+	Rule              *int64          `json:"rule"`
+	RuleRef           string          `json:"rule_ref"`
+	TriggerRef        string          `json:"trigger_ref"`
+	EnforcementConfig json.RawMessage `json:"enforcement_config,omitempty"`
+	Event             *int64          `json:"event"`
+	Payload           json.RawMessage `json:"payload,omitempty"`
+	Conditions        json.RawMessage `json:"conditions,omitempty"`
+	Action            *int64          `json:"action"`
+	ActionRef         string          `json:"action_ref"`
+	ExecutionConfig   json.RawMessage `json:"execution_config,omitempty"`
+	Executor          *int64          `json:"executor,omitempty"`
+	AsSystem          bool            `json:"as_system"`
+	PermissionSetRefs []string        `json:"permission_set_refs,omitempty"`
+	TimeoutSeconds    *int32          `json:"timeout_seconds,omitempty"`
+	WorkflowDef       *int64          `json:"workflow_def,omitempty"`
+	MaxRetries        int32           `json:"max_retries"`
+	Message           json.RawMessage `json:"message"`
+}
+
+// writeFirings fires batch, one statement per placement setting and kind of
+// dispatch message (in practice one).
+func (s *Store) writeFirings(ctx context.Context, batch []fireReq) ([]fireRes, error) {
+	outs := make([]fireRes, len(batch))
+	err := inGroups(len(batch), func(group []int, i int) bool {
+		a, b := batch[group[0]], batch[i]
+		return a.target.StaleAfter == b.target.StaleAfter && a.dispatch.Exchange == b.dispatch.Exchange &&
+			a.dispatch.RoutingKey == b.dispatch.RoutingKey && a.dispatch.MessageType == b.dispatch.MessageType
+	}, func(group []int) error { return s.writeSameFirings(ctx, batch, group, outs) })
+	return outs, err
+}
+
+// writeSameFirings writes the firings of batch at idx, which share their
+// placement setting and kind of dispatch message, into outs.
+func (s *Store) writeSameFirings(ctx context.Context, batch []fireReq, idx []int, outs []fireRes) error {
+	rows := make([]fireRow, len(idx))
+	for j, i := range idx {
+		f := batch[i]
+		rows[j] = fireRow{RuntimeNames: f.target.RuntimeNames, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
+			EnforcementConfig: f.enf.Config, Event: f.enf.Event, Payload: f.enf.Payload, Conditions: f.enf.Conditions,
+			Action: f.ex.Action, ActionRef: f.ex.ActionRef, ExecutionConfig: f.ex.Config, Executor: f.ex.Executor,
+			AsSystem: f.ex.AsSystem, PermissionSetRefs: f.ex.PermissionSetRefs, TimeoutSeconds: f.ex.TimeoutSeconds,
+			WorkflowDef: f.ex.WorkflowDef, MaxRetries: f.ex.MaxRetries, Message: f.dispatch.Payload}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
 	one := s.oneShot()
-	row, err := s.q.RuleFireScheduled(ctx, s.pool, dbsqlc.RuleFireScheduledParams{
-		StaleAfterSeconds: target.StaleAfter.Seconds(), RuntimeNames: nonNilStrings(target.RuntimeNames),
-		Rule: enf.Rule, RuleRef: enf.RuleRef, TriggerRef: enf.TriggerRef, EnforcementConfig: enf.Config,
-		Event: enf.Event, Payload: enf.Payload, Conditions: enf.Conditions,
-		Action: ex.Action, ActionRef: ex.ActionRef, ExecutionConfig: ex.Config, Executor: ex.Executor,
-		AsSystem: ex.AsSystem, PermissionSetRefs: ex.PermissionSetRefs,
-		TimeoutSeconds: ex.TimeoutSeconds, WorkflowDef: ex.WorkflowDef, MaxRetries: ex.MaxRetries,
-		Exchange: dispatch.Exchange, RoutingKeyPrefix: dispatch.RoutingKey, MessageType: dispatch.MessageType,
-		Message: dispatch.Payload, AvailableAt: one.availableAt(),
+	head := batch[idx[0]]
+	got, err := s.q.RuleFireScheduledBatch(ctx, s.pool, dbsqlc.RuleFireScheduledBatchParams{
+		StaleAfterSeconds: head.target.StaleAfter.Seconds(), Rows: doc, Exchange: head.dispatch.Exchange,
+		RoutingKeyPrefix: head.dispatch.RoutingKey, MessageType: head.dispatch.MessageType, AvailableAt: one.availableAt(),
 	})
 	if err != nil {
-		return FiredScheduled{}, FireFailed, interpretError(err, "fire rule "+enf.RuleRef)
+		return interpretError(err, fmt.Sprintf("fire %d rules", len(idx)))
 	}
-	switch {
-	case row.Worker == 0:
-		return FiredScheduled{}, FireNoWorker, nil
-	case row.EnforcementID == nil || row.ExecutionID == nil || row.OutboxID == nil:
-		return FiredScheduled{}, FireDuplicate, nil
+	if len(got) != len(idx) {
+		return fmt.Errorf("fire %d rules: %d result rows", len(idx), len(got))
 	}
-	one.committed(dispatch.written(*row.OutboxID, *row.OutboxRoutingKey, row.OutboxPayload, *row.OutboxCreated,
-		*row.OutboxAvailableAt))
-	return FiredScheduled{EnforcementID: *row.EnforcementID, ExecutionID: *row.ExecutionID, Fence: *row.Fence,
-		Worker: row.Worker}, Fired, nil
+	msgs := make([]OutboxMessage, 0, len(got))
+	for _, row := range got {
+		if row.I < 1 || int(row.I) > len(idx) {
+			return fmt.Errorf("fire %d rules: result row %d out of range", len(idx), row.I)
+		}
+		i := idx[row.I-1]
+		switch {
+		case row.Worker == 0:
+			outs[i] = fireRes{outcome: FireNoWorker}
+		case row.EnforcementID == nil || row.ExecutionID == nil || row.OutboxID == nil:
+			outs[i] = fireRes{outcome: FireDuplicate}
+		default:
+			msgs = append(msgs, head.dispatch.written(*row.OutboxID, *row.OutboxRoutingKey, row.OutboxPayload,
+				*row.OutboxCreated, *row.OutboxAvailableAt))
+			outs[i] = fireRes{outcome: Fired, fired: FiredScheduled{EnforcementID: *row.EnforcementID,
+				ExecutionID: *row.ExecutionID, Fence: *row.Fence, Worker: row.Worker}}
+		}
+	}
+	one.committed(msgs...)
+	return nil
 }

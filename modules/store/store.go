@@ -58,7 +58,11 @@ type Store struct {
 	relaxed    *pgxpool.Pool
 	outboxHook atomic.Pointer[outboxHook]
 	// ingests groups concurrent webhook ingests into shared statements.
-	ingests ingestBatcher
+	ingests group[ingestReq, ingestRes]
+	// firings groups concurrent one-statement rule firings.
+	firings group[fireReq, fireRes]
+	// finishes groups concurrent attempt results.
+	finishes group[AttemptResult, error]
 }
 
 // Open connects a pool to dsn and verifies it with a ping.
@@ -100,7 +104,9 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 		return nil, fmt.Errorf("create pool: %w", err)
 	}
 	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool, relaxed: relaxed}
-	s.ingests.s = s
+	s.ingests.write = s.writeIngests
+	s.firings.write = s.writeFirings
+	s.finishes.write = s.writeFinishes
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -119,6 +125,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes every pool connection; in-flight queries finish first.
 func (s *Store) Close() {
 	s.ingests.close()
+	s.firings.close()
+	s.finishes.close()
 	s.pool.Close()
 	s.relaxed.Close()
 }

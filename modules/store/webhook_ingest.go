@@ -25,5 +25,6 @@ func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMess
 	if err := msg.validate(true); err != nil {
 		return Event{}, false, err
 	}
-	return s.ingests.ingest(ctx, &ingestReq{e: e, msg: msg, log: log})
+	res, err := s.ingests.do(ctx, ingestReq{e: e, msg: msg, log: log})
+	return res.ev, res.ok, err
 }
