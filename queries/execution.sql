@@ -110,21 +110,31 @@ ORDER BY lease_expires_at
 LIMIT @batch_size
 FOR UPDATE SKIP LOCKED;
 
--- name: ExecutionClaimDispatch :one
--- Worker claim of one dispatch message: the row must still be scheduled for
--- this worker with the fence the dispatch carried, so a duplicate or stale
--- dispatch (rescheduled elsewhere, already claimed) claims nothing. The
--- metadata_version comes back with it, so the worker can tell whether its
+-- name: ExecutionClaimDispatchBatch :many
+-- Workers' claims of dispatch messages, one statement for all the claims
+-- waiting together (group commit, see store.ExecutionClaimDispatch): each
+-- row must still be scheduled for that worker with the fence its dispatch
+-- carried, so a duplicate or stale dispatch (rescheduled elsewhere, already
+-- claimed) claims nothing and gets no row. @claims is a JSON array of one
+-- object per claim; the result's "i" is its position (from 1). The
+-- metadata_version comes back with each, so the worker can tell whether its
 -- cached launch inputs are current without a round trip of its own.
+WITH input AS (
+    SELECT r.i::int AS i, (r.doc->>'id')::bigint AS id, (r.doc->>'worker')::bigint AS worker,
+           (r.doc->>'fence')::bigint AS fence, (r.doc->>'lease_seconds')::float8 AS lease_seconds
+    FROM jsonb_array_elements(@claims::jsonb) WITH ORDINALITY AS r(doc, i)
+)
 UPDATE execution
 SET status = 'running',
-    attempt = attempt + 1,
-    fence = fence + 1,
-    started_at = coalesce(started_at, now()),
-    lease_expires_at = now() + make_interval(secs => @lease_seconds::float8),
+    attempt = execution.attempt + 1,
+    fence = execution.fence + 1,
+    started_at = coalesce(execution.started_at, now()),
+    lease_expires_at = now() + make_interval(secs => input.lease_seconds),
     updated = now() -- set here, the execution_updated trigger stays out (migration 00005)
-WHERE execution.id = @id AND execution.status = 'scheduled' AND execution.worker = @worker AND execution.fence = @fence
-RETURNING sqlc.embed(execution), coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version;
+FROM input
+WHERE execution.id = input.id AND execution.status = 'scheduled' AND execution.worker = input.worker
+  AND execution.fence = input.fence
+RETURNING sqlc.embed(execution), input.i, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version;
 
 -- name: WorkerHeartbeatRenew :many
 -- A worker's heartbeat: the worker row's last_heartbeat and the lease of

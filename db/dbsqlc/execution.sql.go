@@ -65,73 +65,86 @@ func (q *Queries) ExecutionClaim(ctx context.Context, db DBTX, arg ExecutionClai
 	return i, err
 }
 
-const executionClaimDispatch = `-- name: ExecutionClaimDispatch :one
+const executionClaimDispatchBatch = `-- name: ExecutionClaimDispatchBatch :many
+WITH input AS (
+    SELECT r.i::int AS i, (r.doc->>'id')::bigint AS id, (r.doc->>'worker')::bigint AS worker,
+           (r.doc->>'fence')::bigint AS fence, (r.doc->>'lease_seconds')::float8 AS lease_seconds
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(doc, i)
+)
 UPDATE execution
 SET status = 'running',
-    attempt = attempt + 1,
-    fence = fence + 1,
-    started_at = coalesce(started_at, now()),
-    lease_expires_at = now() + make_interval(secs => $1::float8),
+    attempt = execution.attempt + 1,
+    fence = execution.fence + 1,
+    started_at = coalesce(execution.started_at, now()),
+    lease_expires_at = now() + make_interval(secs => input.lease_seconds),
     updated = now() -- set here, the execution_updated trigger stays out (migration 00005)
-WHERE execution.id = $2 AND execution.status = 'scheduled' AND execution.worker = $3 AND execution.fence = $4
-RETURNING execution.id, execution.action, execution.action_ref, execution.config, execution.env_vars, execution.parent, execution.enforcement, execution.executor, execution.permission_set_refs, execution.worker, execution.status, execution.result, execution.started_at, execution.timeout_seconds, execution.workflow_def, execution.workflow_task, execution.retry_count, execution.max_retries, execution.retry_reason, execution.original_execution, execution.attempt, execution.fence, execution.lease_expires_at, execution.result_fence, execution.created, execution.updated, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
+FROM input
+WHERE execution.id = input.id AND execution.status = 'scheduled' AND execution.worker = input.worker
+  AND execution.fence = input.fence
+RETURNING execution.id, execution.action, execution.action_ref, execution.config, execution.env_vars, execution.parent, execution.enforcement, execution.executor, execution.permission_set_refs, execution.worker, execution.status, execution.result, execution.started_at, execution.timeout_seconds, execution.workflow_def, execution.workflow_task, execution.retry_count, execution.max_retries, execution.retry_reason, execution.original_execution, execution.attempt, execution.fence, execution.lease_expires_at, execution.result_fence, execution.created, execution.updated, input.i, coalesce((SELECT m.version FROM metadata_version m), 0)::bigint AS metadata_version
 `
 
-type ExecutionClaimDispatchParams struct {
-	LeaseSeconds float64 `json:"lease_seconds"`
-	ID           int64   `json:"id"`
-	Worker       *int64  `json:"worker"`
-	Fence        int64   `json:"fence"`
-}
-
-type ExecutionClaimDispatchRow struct {
+type ExecutionClaimDispatchBatchRow struct {
 	Execution       Execution `json:"execution"`
+	I               int32     `json:"i"`
 	MetadataVersion int64     `json:"metadata_version"`
 }
 
-// Worker claim of one dispatch message: the row must still be scheduled for
-// this worker with the fence the dispatch carried, so a duplicate or stale
-// dispatch (rescheduled elsewhere, already claimed) claims nothing. The
-// metadata_version comes back with it, so the worker can tell whether its
+// Workers' claims of dispatch messages, one statement for all the claims
+// waiting together (group commit, see store.ExecutionClaimDispatch): each
+// row must still be scheduled for that worker with the fence its dispatch
+// carried, so a duplicate or stale dispatch (rescheduled elsewhere, already
+// claimed) claims nothing and gets no row. @claims is a JSON array of one
+// object per claim; the result's "i" is its position (from 1). The
+// metadata_version comes back with each, so the worker can tell whether its
 // cached launch inputs are current without a round trip of its own.
-func (q *Queries) ExecutionClaimDispatch(ctx context.Context, db DBTX, arg ExecutionClaimDispatchParams) (ExecutionClaimDispatchRow, error) {
-	row := db.QueryRow(ctx, executionClaimDispatch,
-		arg.LeaseSeconds,
-		arg.ID,
-		arg.Worker,
-		arg.Fence,
-	)
-	var i ExecutionClaimDispatchRow
-	err := row.Scan(
-		&i.Execution.ID,
-		&i.Execution.Action,
-		&i.Execution.ActionRef,
-		&i.Execution.Config,
-		&i.Execution.EnvVars,
-		&i.Execution.Parent,
-		&i.Execution.Enforcement,
-		&i.Execution.Executor,
-		&i.Execution.PermissionSetRefs,
-		&i.Execution.Worker,
-		&i.Execution.Status,
-		&i.Execution.Result,
-		&i.Execution.StartedAt,
-		&i.Execution.TimeoutSeconds,
-		&i.Execution.WorkflowDef,
-		&i.Execution.WorkflowTask,
-		&i.Execution.RetryCount,
-		&i.Execution.MaxRetries,
-		&i.Execution.RetryReason,
-		&i.Execution.OriginalExecution,
-		&i.Execution.Attempt,
-		&i.Execution.Fence,
-		&i.Execution.LeaseExpiresAt,
-		&i.Execution.ResultFence,
-		&i.Execution.Created,
-		&i.Execution.Updated,
-		&i.MetadataVersion,
-	)
-	return i, err
+func (q *Queries) ExecutionClaimDispatchBatch(ctx context.Context, db DBTX, claims json.RawMessage) ([]ExecutionClaimDispatchBatchRow, error) {
+	rows, err := db.Query(ctx, executionClaimDispatchBatch, claims)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExecutionClaimDispatchBatchRow{}
+	for rows.Next() {
+		var i ExecutionClaimDispatchBatchRow
+		if err := rows.Scan(
+			&i.Execution.ID,
+			&i.Execution.Action,
+			&i.Execution.ActionRef,
+			&i.Execution.Config,
+			&i.Execution.EnvVars,
+			&i.Execution.Parent,
+			&i.Execution.Enforcement,
+			&i.Execution.Executor,
+			&i.Execution.PermissionSetRefs,
+			&i.Execution.Worker,
+			&i.Execution.Status,
+			&i.Execution.Result,
+			&i.Execution.StartedAt,
+			&i.Execution.TimeoutSeconds,
+			&i.Execution.WorkflowDef,
+			&i.Execution.WorkflowTask,
+			&i.Execution.RetryCount,
+			&i.Execution.MaxRetries,
+			&i.Execution.RetryReason,
+			&i.Execution.OriginalExecution,
+			&i.Execution.Attempt,
+			&i.Execution.Fence,
+			&i.Execution.LeaseExpiresAt,
+			&i.Execution.ResultFence,
+			&i.Execution.Created,
+			&i.Execution.Updated,
+			&i.I,
+			&i.MetadataVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const executionCountDispatchedSince = `-- name: ExecutionCountDispatchedSince :one

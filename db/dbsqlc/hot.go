@@ -13,7 +13,7 @@ var HotStatements = []string{
 	eventGetWithMetadataVersion, ruleListEnabledByTriggerRef, actionGet, policyEffectiveForAction, runtimeGet,
 	ruleFireScheduledBatch,
 	// worker: claim → launch → result
-	executionClaimDispatch, metadataVersionGet, actionGetByRef, keyListForAction, executionFinishAttemptBatch,
+	executionClaimDispatchBatch, metadataVersionGet, actionGetByRef, keyListForAction, executionFinishAttemptBatch,
 }
 
 // RelayStatements are the outbox relay's per-message queries (run on the

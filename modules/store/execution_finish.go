@@ -60,17 +60,11 @@ type finishRow struct {
 // domain.ErrNotFound.
 func (s *Store) writeFinishes(ctx context.Context, batch []AttemptResult) ([]error, error) {
 	outs := make([]error, len(batch))
+	id := func(i int) int64 { return batch[i].ID }
 	err := inGroups(len(batch), func(group []int, i int) bool {
 		a, b := batch[group[0]].Completed, batch[i].Completed
-		if a.Exchange != b.Exchange || a.RoutingKey != b.RoutingKey || a.MessageType != b.MessageType {
-			return false
-		}
-		for _, j := range group {
-			if batch[j].ID == batch[i].ID {
-				return false
-			}
-		}
-		return true
+		return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey && a.MessageType == b.MessageType &&
+			noneShares(group, i, id)
 	}, func(group []int) error { return s.writeSameFinishes(ctx, batch, group, outs) })
 	return outs, err
 }

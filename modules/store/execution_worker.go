@@ -2,12 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/attune-system/attune/db/dbsqlc"
-	"github.com/attune-system/attune/modules/domain"
 )
 
 // ExecutionClaimDispatch is the worker's claim of one dispatch message: it
@@ -17,18 +16,75 @@ import (
 // rescheduled elsewhere, cancelled) returns domain.ErrConflict, so the caller
 // acks and drops the message. The metadata_version read by the same
 // statement comes back with the claimed row.
-func (d *DB) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64, lease time.Duration) (Execution, int64, error) {
-	row, err := d.q.ExecutionClaimDispatch(ctx, d.db, dbsqlc.ExecutionClaimDispatchParams{
-		ID: id, Worker: &worker, Fence: fence, LeaseSeconds: lease.Seconds(),
-	})
-	if err == nil {
-		return executionFromRow(row.Execution), row.MetadataVersion, nil
-	}
-	err = interpretError(err, fmt.Sprintf("execution %d", id))
-	if !errors.Is(err, domain.ErrNotFound) {
+func (s *Store) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64, lease time.Duration) (Execution, int64, error) {
+	res, err := s.claims.do(ctx, claimReq{id: id, worker: worker, fence: fence, lease: lease})
+	if err != nil {
 		return Execution{}, 0, err
 	}
-	return Execution{}, 0, d.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
+	return res.ex, res.version, res.refused
+}
+
+// The workers' claims' group statement (group.go).
+
+type claimReq struct {
+	id, worker, fence int64
+	lease             time.Duration
+}
+
+type claimRes struct {
+	ex      Execution
+	version int64
+	refused error // why the claim was refused: domain.ErrConflict or ErrNotFound
+}
+
+// claimRow is one claim in the statement's @rows.
+type claimRow struct {
+	ID           int64   `json:"id"`
+	Worker       int64   `json:"worker"`
+	Fence        int64   `json:"fence"`
+	LeaseSeconds float64 `json:"lease_seconds"`
+}
+
+// writeClaims claims batch, with no execution twice in one statement.
+func (s *Store) writeClaims(ctx context.Context, batch []claimReq) ([]claimRes, error) {
+	outs := make([]claimRes, len(batch))
+	id := func(i int) int64 { return batch[i].id }
+	err := inGroups(len(batch), func(group []int, i int) bool { return noneShares(group, i, id) },
+		func(group []int) error { return s.writeSameClaims(ctx, batch, group, outs) })
+	return outs, err
+}
+
+// writeSameClaims claims the requests of batch at idx into outs.
+func (s *Store) writeSameClaims(ctx context.Context, batch []claimReq, idx []int, outs []claimRes) error {
+	rows := make([]claimRow, len(idx))
+	for j, i := range idx {
+		r := batch[i]
+		rows[j] = claimRow{ID: r.id, Worker: r.worker, Fence: r.fence, LeaseSeconds: r.lease.Seconds()}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	got, err := s.q.ExecutionClaimDispatchBatch(ctx, s.pool, doc)
+	if err != nil {
+		return interpretError(err, fmt.Sprintf("claim %d executions", len(idx)))
+	}
+	claimed := make([]bool, len(idx))
+	for _, row := range got {
+		if row.I < 1 || int(row.I) > len(idx) {
+			return fmt.Errorf("claim %d executions: result row %d out of range", len(idx), row.I)
+		}
+		claimed[row.I-1] = true
+		outs[idx[row.I-1]] = claimRes{ex: executionFromRow(row.Execution), version: row.MetadataVersion}
+	}
+	// Committed: why a claim was refused is read afterwards (rare).
+	for j, i := range idx {
+		if !claimed[j] {
+			r := batch[i]
+			outs[i].refused = s.refused(ctx, r.id, fmt.Sprintf("claim by worker %d with fence %d", r.worker, r.fence))
+		}
+	}
+	return nil
 }
 
 // HeldLease is one attempt a worker holds: the execution and its fence.

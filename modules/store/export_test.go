@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // IngestGroup writes the webhook ingests in reqs as one group statement, as
 // the ingest loops do with requests that arrive together; it returns each
@@ -61,4 +64,25 @@ func (s *Store) FireGroup(reqs []FireGroupReq) ([]FiredScheduled, []FireOutcome,
 // that arrive together, and returns each one's refusal (nil: written).
 func (s *Store) FinishGroup(reqs []AttemptResult) ([]error, error) {
 	return s.writeFinishes(context.Background(), reqs)
+}
+
+// ClaimGroupReq is one claim for ClaimGroup.
+type ClaimGroupReq struct{ ID, Worker, Fence int64 }
+
+// ClaimGroup writes the claims in reqs as the claim loops do with claims that
+// arrive together; it returns each claimed execution, or why it was refused.
+func (s *Store) ClaimGroup(reqs []ClaimGroupReq) ([]Execution, []error, error) {
+	batch := make([]claimReq, len(reqs))
+	for i, r := range reqs {
+		batch[i] = claimReq{id: r.ID, worker: r.Worker, fence: r.Fence, lease: time.Minute}
+	}
+	outs, err := s.writeClaims(context.Background(), batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	exs, refused := make([]Execution, len(reqs)), make([]error, len(reqs))
+	for i, o := range outs {
+		exs[i], refused[i] = o.ex, o.refused
+	}
+	return exs, refused, nil
 }

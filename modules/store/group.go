@@ -12,17 +12,22 @@ import (
 // per statement, not per row: the webhook ingest measured 215 µs of server
 // CPU per request alone and 65 µs per request eight at a time. So the
 // statements every event runs (the webhook ingest, the rule firing, the
-// worker's result) are written by a few loops per store: each takes the requests waiting when it is free
-// and writes them with one statement. A lone request goes out at once, so
-// a quiet system pays only the hand-over to the loop; a busy one shares
-// statements.
+// worker's claim and its result) are written in groups: a request that finds fewer than
+// groupLeaders statements of its kind in flight writes, in its own
+// goroutine, itself and every request waiting behind it; the others wait
+// to be written by the next such leader. A lone request thus goes straight
+// to the database, with no hand-over, and a busy system shares statements.
 
 const (
-	// groupLoops statements of one kind may be in flight at once: while one
-	// commits, the next batch gathers.
-	groupLoops = 2
-	// groupMax bounds a statement's rows (and its parameter's size).
-	groupMax = 32
+	// groupLeaders statements of one kind may be in flight at once: while
+	// one commits, the next group gathers.
+	groupLeaders = 2
+	// groupMax bounds a statement's rows, and groupBytes the size of the
+	// rows' data (one larger request goes alone): a group's parameter is a
+	// copy of its rows, and twenty 1 MB results written together would
+	// otherwise hold twenty more megabytes at once.
+	groupMax   = 32
+	groupBytes = 256 << 10
 	// groupStatementTimeout bounds a group's statement, which no single
 	// request's context may cancel (it carries the others' rows).
 	groupStatementTimeout = 30 * time.Second
@@ -30,141 +35,135 @@ const (
 
 var errStoreClosed = errors.New("store: closed")
 
-// group runs the loops that write requests of type R, answering each with
-// a T; write answers a batch in order, or fails it whole.
+// group writes requests of type R, answering each with a T; write answers
+// a batch in order, or fails it whole; size is a request's data in bytes.
 type group[R, T any] struct {
 	write func(ctx context.Context, batch []R) ([]T, error)
+	size  func(R) int
 
 	mu      sync.Mutex
-	started bool
+	pending []*groupReq[R, T]
+	leaders int // statements in flight
 	closed  bool
-	reqs    chan *groupReq[R, T]
-	stop    chan struct{} // closed by close: the loops drain and end
-	stopped chan struct{} // closed once the loops have ended
-	wg      sync.WaitGroup
 	runs    atomic.Int64 // statements run, for tests
 }
 
 type groupReq[R, T any] struct {
 	in   R
-	done chan groupRes[T] // buffered: a loop never waits for the caller
+	done chan groupRes[R, T] // buffered: one answer per request
 }
 
-type groupRes[T any] struct {
-	out T
-	err error
+// groupRes answers a request: its result, or (lead set) the group this
+// request is to write, itself first, as the next leader.
+type groupRes[R, T any] struct {
+	out  T
+	err  error
+	lead []*groupReq[R, T]
 }
 
-// start launches the loops on first use; false once the store is closed.
-func (g *group[R, T]) start() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	if !g.started {
-		g.started = true
-		g.reqs = make(chan *groupReq[R, T], groupMax*groupLoops)
-		g.stop, g.stopped = make(chan struct{}), make(chan struct{})
-		for range groupLoops {
-			g.wg.Add(1)
-			go func() { defer g.wg.Done(); g.loop() }()
-		}
-		go func() { g.wg.Wait(); close(g.stopped) }()
-	}
-	return true
-}
-
-// close stops the loops once the requests already handed over are written.
+// close refuses new requests; those in flight finish (or fail with the
+// pool).
 func (g *group[R, T]) close() {
 	g.mu.Lock()
-	started := g.started && !g.closed
 	g.closed = true
 	g.mu.Unlock()
-	if started {
-		close(g.stop)
-		<-g.stopped
-	}
 }
 
-// do hands in to a loop and waits for its answer. A caller whose context
-// ends stops waiting, but its row may still commit, as with a statement
-// cancelled after its commit was sent.
+// do writes in, alone or with the requests waiting beside it, and returns
+// its answer. A caller whose context ends while it waits stops waiting if
+// no leader has taken its request yet; once taken, the request is written.
 func (g *group[R, T]) do(ctx context.Context, in R) (T, error) {
 	var zero T
-	if !g.start() {
+	r := &groupReq[R, T]{in: in, done: make(chan groupRes[R, T], 1)}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
 		return zero, errStoreClosed
 	}
-	r := &groupReq[R, T]{in: in, done: make(chan groupRes[T], 1)}
-	select {
-	case g.reqs <- r:
-	case <-g.stop:
-		return zero, errStoreClosed
-	case <-ctx.Done():
-		return zero, ctx.Err()
+	g.pending = append(g.pending, r)
+	var batch []*groupReq[R, T]
+	if g.leaders < groupLeaders {
+		g.leaders++
+		batch = g.takeLocked()
 	}
-	select {
-	case res := <-r.done:
-		return res.out, res.err
-	case <-g.stopped:
-		// Handed over as the store closed: answered, or never taken.
-		select {
-		case res := <-r.done:
-			return res.out, res.err
-		default:
-			return zero, errStoreClosed
-		}
-	case <-ctx.Done():
-		return zero, ctx.Err()
+	g.mu.Unlock()
+	if batch != nil {
+		g.lead(batch)
 	}
-}
-
-func (g *group[R, T]) loop() {
-	batch := make([]*groupReq[R, T], 0, groupMax)
 	for {
-		batch = batch[:0]
+		var res groupRes[R, T]
 		select {
-		case r := <-g.reqs:
-			batch = append(batch, r)
-		case <-g.stop:
-			// Requests still queued are answered before the loop ends.
-			select {
-			case r := <-g.reqs:
-				batch = append(batch, r)
-			default:
-				return
+		case res = <-r.done:
+		case <-ctx.Done():
+			if g.withdraw(r) {
+				return zero, ctx.Err()
 			}
+			res = <-r.done // taken: it is being written
 		}
-	gather:
-		for len(batch) < groupMax {
-			select {
-			case r := <-g.reqs:
-				batch = append(batch, r)
-			default:
-				break gather
-			}
+		if res.lead == nil {
+			return res.out, res.err
 		}
-		g.run(batch)
+		g.lead(res.lead)
 	}
 }
 
-// run writes one batch and answers its requests.
-func (g *group[R, T]) run(batch []*groupReq[R, T]) {
+// withdraw takes r out of the queue; false when a leader has taken it.
+func (g *group[R, T]) withdraw(r *groupReq[R, T]) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, p := range g.pending {
+		if p == r {
+			g.pending = append(g.pending[:i], g.pending[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// takeLocked removes the next group from the queue: the first request, and
+// those behind it while the group stays within groupMax and groupBytes.
+func (g *group[R, T]) takeLocked() []*groupReq[R, T] {
+	n, bytes := 0, 0
+	for n < len(g.pending) && n < groupMax {
+		b := g.size(g.pending[n].in)
+		if n > 0 && bytes+b > groupBytes {
+			break
+		}
+		bytes += b
+		n++
+	}
+	batch := append([]*groupReq[R, T](nil), g.pending[:n]...)
+	g.pending = append(g.pending[:0], g.pending[n:]...)
+	return batch
+}
+
+// lead writes batch, answers its requests, and hands the lead to the first
+// request still waiting, with its group, or gives it up.
+func (g *group[R, T]) lead(batch []*groupReq[R, T]) {
 	ins := make([]R, len(batch))
 	for i, r := range batch {
 		ins[i] = r.in
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), groupStatementTimeout)
-	defer cancel()
 	g.runs.Add(1)
 	outs, err := g.write(ctx, ins)
+	cancel()
 	for i, r := range batch {
 		if err != nil {
-			r.done <- groupRes[T]{err: err}
+			r.done <- groupRes[R, T]{err: err}
 		} else {
-			r.done <- groupRes[T]{out: outs[i]}
+			r.done <- groupRes[R, T]{out: outs[i]}
 		}
 	}
+	g.mu.Lock()
+	if len(g.pending) == 0 {
+		g.leaders--
+		g.mu.Unlock()
+		return
+	}
+	next := g.takeLocked()
+	g.mu.Unlock()
+	next[0].done <- groupRes[R, T]{lead: next}
 }
 
 // inGroups splits the indices 0..n-1 of a batch into the groups one
@@ -190,4 +189,15 @@ func inGroups(n int, joins func(group []int, i int) bool, write func(group []int
 		left = rest
 	}
 	return nil
+}
+
+// noneShares reports whether no index in group has i's key: a statement that
+// updates rows by key must not see one twice.
+func noneShares[K comparable](group []int, i int, key func(int) K) bool {
+	for _, j := range group {
+		if key(j) == key(i) {
+			return false
+		}
+	}
+	return true
 }

@@ -915,3 +915,40 @@ func TestExecutionFinishGroup(t *testing.T) {
 	require.Len(t, msgs, 1, "only the result the executor needs writes a message")
 	require.JSONEq(t, fmt.Sprintf(`{"status":"failed","execution_id":%d}`, a.ID), msgs[0])
 }
+
+// Claims written by one group statement each move their own execution; a
+// stale fence, another worker, or a second claim of an execution in the same
+// group is refused as a conflict.
+func TestExecutionClaimGroup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	w, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "w"})
+	require.NoError(t, err)
+	scheduled := func() store.Execution {
+		ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: "core.echo", Status: "scheduled"})
+		require.NoError(t, err)
+		_, err = s.Pool().Exec(ctx, `UPDATE execution SET worker = $1 WHERE id = $2`, w.ID, ex.ID)
+		require.NoError(t, err)
+		return ex
+	}
+	a, b, c := scheduled(), scheduled(), scheduled()
+	exs, refused, err := s.ClaimGroup([]store.ClaimGroupReq{
+		{a.ID, w.ID, a.Fence}, {b.ID, w.ID, b.Fence + 1}, {a.ID, w.ID, a.Fence}, {c.ID, w.ID + 1, c.Fence}, {c.ID, w.ID, c.Fence},
+	})
+	require.NoError(t, err)
+	require.NoError(t, refused[0])
+	require.ErrorIs(t, refused[1], domain.ErrConflict, "a stale fence claimed")
+	require.ErrorIs(t, refused[2], domain.ErrConflict, "an execution was claimed twice")
+	require.ErrorIs(t, refused[3], domain.ErrConflict, "another worker's dispatch claimed")
+	require.NoError(t, refused[4])
+	for _, i := range []int{0, 4} {
+		require.Equal(t, "running", exs[i].Status)
+		require.Equal(t, []int64{a.ID, 0, 0, 0, c.ID}[i], exs[i].ID)
+		require.Equal(t, []int64{a.Fence, 0, 0, 0, c.Fence}[i]+1, exs[i].Fence)
+		require.NotNil(t, exs[i].LeaseExpiresAt)
+	}
+	got, err := s.ExecutionGet(ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, "scheduled", got.Status)
+}

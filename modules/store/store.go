@@ -61,6 +61,8 @@ type Store struct {
 	ingests group[ingestReq, ingestRes]
 	// firings groups concurrent one-statement rule firings.
 	firings group[fireReq, fireRes]
+	// claims groups concurrent dispatch claims.
+	claims group[claimReq, claimRes]
 	// finishes groups concurrent attempt results.
 	finishes group[AttemptResult, error]
 }
@@ -104,9 +106,16 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 		return nil, fmt.Errorf("create pool: %w", err)
 	}
 	s := &Store{DB: DB{db: pool, q: dbsqlc.New()}, pool: pool, relaxed: relaxed}
-	s.ingests.write = s.writeIngests
-	s.firings.write = s.writeFirings
-	s.finishes.write = s.writeFinishes
+	s.ingests.write, s.ingests.size = s.writeIngests, func(r ingestReq) int {
+		return len(r.e.Payload) + len(r.e.Config) + len(r.log.Headers) + len(r.msg.Payload)
+	}
+	s.firings.write, s.firings.size = s.writeFirings, func(r fireReq) int {
+		return len(r.enf.Config) + len(r.enf.Payload) + len(r.enf.Conditions) + len(r.ex.Config) + len(r.dispatch.Payload)
+	}
+	s.claims.write, s.claims.size = s.writeClaims, func(claimReq) int { return 64 }
+	s.finishes.write, s.finishes.size = s.writeFinishes, func(r AttemptResult) int {
+		return len(r.Result) + len(r.Completed.Payload)
+	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -126,6 +135,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() {
 	s.ingests.close()
 	s.firings.close()
+	s.claims.close()
 	s.finishes.close()
 	s.pool.Close()
 	s.relaxed.Close()
