@@ -292,6 +292,12 @@ func (m *Module) ingestWebhook(c echo.Context, r *webhookReq, body []byte) error
 		forgetWebhook(r.key) // disabled or regenerated since the lookup
 		return domain.NotFoundf("webhook")
 	}
+	var bad *domain.ValidationError
+	if errors.As(err, &bad) {
+		// Valid JSON that PostgreSQL cannot store: a \u0000 in a string,
+		// a number beyond jsonb's range.
+		return m.reject(c, r, badRequest("body cannot be stored as an event payload: %s", bad.Msg))
+	}
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,8 @@ func TestWebhookReceiver(t *testing.T) {
 	}
 	reject("malformed", http.StatusBadRequest, `{"a":`)
 	reject("deeply nested", http.StatusBadRequest, strings.Repeat("[", 1000)+strings.Repeat("]", 1000))
+	reject("NUL in a string", http.StatusBadRequest, `{"a":"x\u0000y"}`)
+	reject("number beyond jsonb's range", http.StatusBadRequest, `{"n":1e999999}`)
 	// Over the server body cap the listener's limit middleware answers 413
 	// before the handler runs: no event (and no log row, see report).
 	ev0, _ := webhookCounts(t, e, f.triggerRef)

@@ -38,17 +38,18 @@ func interpretError(err error, what string) error {
 	case codeUniqueViolation:
 		return fmt.Errorf("%s: duplicate (%s): %w", what, cmp.Or(pgErr.Detail, pgErr.ConstraintName), domain.ErrConflict)
 	case codeForeignKeyViolation, codeCheckViolation, codeNotNullViolation, codeInvalidText:
-		field := pgErr.ColumnName
-		if field == "" {
-			field = pgErr.ConstraintName
+	default:
+		if !strings.HasPrefix(pgErr.Code, "22") {
+			return fmt.Errorf("%s: %w", what, err)
 		}
-		msg := pgErr.Message
-		if pgErr.Detail != "" {
-			msg += " (" + pgErr.Detail + ")"
-		}
-		return fmt.Errorf("%s: %w", what, domain.NewValidationError(field, msg))
+		// Class 22, data exception: a value PostgreSQL cannot store, such
+		// as a \u0000 in a JSON string or a number beyond jsonb's range.
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	msg := pgErr.Message
+	if pgErr.Detail != "" {
+		msg += " (" + pgErr.Detail + ")"
+	}
+	return fmt.Errorf("%s: %w", what, domain.NewValidationError(cmp.Or(pgErr.ColumnName, pgErr.ConstraintName, "value"), msg))
 }
 
 // IsTransient reports whether err is a database failure that retrying can

@@ -35,11 +35,14 @@ func (s *Store) ExecutionFinishAttempt(ctx context.Context, r AttemptResult) err
 	if err := m.validate(false); err != nil {
 		return err
 	}
-	refused, err := s.finishes.do(ctx, r)
+	stale, err := s.finishes.do(ctx, r)
 	if err != nil {
 		return err
 	}
-	return refused
+	if stale {
+		return s.refused(ctx, r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
+	}
+	return nil
 }
 
 // The workers' results' group statement (group.go).
@@ -55,22 +58,22 @@ type finishRow struct {
 }
 
 // writeFinishes writes batch, one statement per kind of completion message
-// and with no execution twice in one statement. Each result's answer is nil,
-// or why it was refused: domain.ErrConflict (a stale attempt) or
-// domain.ErrNotFound.
-func (s *Store) writeFinishes(ctx context.Context, batch []AttemptResult) ([]error, error) {
-	outs := make([]error, len(batch))
+// and with no execution twice in one statement. A result is answered true
+// when it was refused: its attempt is stale (or the execution is gone).
+func (s *Store) writeFinishes(batch []AttemptResult) ([]bool, []error) {
+	outs := make([]bool, len(batch))
 	id := func(i int) int64 { return batch[i].ID }
-	err := inGroups(len(batch), func(group []int, i int) bool {
+	errs := inGroups(len(batch), func(group []int, i int) bool {
 		a, b := batch[group[0]].Completed, batch[i].Completed
 		return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey && a.MessageType == b.MessageType &&
 			noneShares(group, i, id)
-	}, func(group []int) error { return s.writeSameFinishes(ctx, batch, group, outs) })
-	return outs, err
+	}, func(ctx context.Context, group []int) error { return s.writeSameFinishes(ctx, batch, group, outs) })
+	return outs, errs
 }
 
 // writeSameFinishes writes the results of batch at idx into outs.
-func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, idx []int, outs []error) error {
+func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, idx []int, outs []bool) error {
+	sortByID(idx, func(i int) int64 { return batch[i].ID })
 	rows := make([]finishRow, len(idx))
 	for j, i := range idx {
 		r := batch[i]
@@ -92,7 +95,6 @@ func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, id
 		return fmt.Errorf("write %d results: %d result rows", len(idx), len(got))
 	}
 	var msgs []OutboxMessage
-	var stale []int
 	for _, row := range got {
 		if row.I < 1 || int(row.I) > len(idx) {
 			return fmt.Errorf("write %d results: result row %d out of range", len(idx), row.I)
@@ -100,16 +102,11 @@ func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, id
 		i := idx[row.I-1]
 		switch {
 		case row.DoneID == nil:
-			stale = append(stale, i)
+			outs[i] = true
 		case row.OutboxID != nil:
 			msgs = append(msgs, m.written(*row.OutboxID, m.RoutingKey, row.OutboxPayload, *row.OutboxCreated, *row.OutboxAvailableAt))
 		}
 	}
 	one.committed(msgs...)
-	// Committed: why a result was refused is read afterwards (rare).
-	for _, i := range stale {
-		r := batch[i]
-		outs[i] = s.refused(ctx, r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
-	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/attune-system/attune/db/dbsqlc"
@@ -21,7 +23,10 @@ func (s *Store) ExecutionClaimDispatch(ctx context.Context, id, worker, fence in
 	if err != nil {
 		return Execution{}, 0, err
 	}
-	return res.ex, res.version, res.refused
+	if res.refused {
+		return Execution{}, 0, s.refused(ctx, id, fmt.Sprintf("claim by worker %d with fence %d", worker, fence))
+	}
+	return res.ex, res.version, nil
 }
 
 // The workers' claims' group statement (group.go).
@@ -34,7 +39,9 @@ type claimReq struct {
 type claimRes struct {
 	ex      Execution
 	version int64
-	refused error // why the claim was refused: domain.ErrConflict or ErrNotFound
+	// refused: the row was not as the dispatch expected; the requester
+	// reads why (in its own goroutine, not the leader's).
+	refused bool
 }
 
 // claimRow is one claim in the statement's @rows.
@@ -46,16 +53,17 @@ type claimRow struct {
 }
 
 // writeClaims claims batch, with no execution twice in one statement.
-func (s *Store) writeClaims(ctx context.Context, batch []claimReq) ([]claimRes, error) {
+func (s *Store) writeClaims(batch []claimReq) ([]claimRes, []error) {
 	outs := make([]claimRes, len(batch))
 	id := func(i int) int64 { return batch[i].id }
-	err := inGroups(len(batch), func(group []int, i int) bool { return noneShares(group, i, id) },
-		func(group []int) error { return s.writeSameClaims(ctx, batch, group, outs) })
-	return outs, err
+	errs := inGroups(len(batch), func(group []int, i int) bool { return noneShares(group, i, id) },
+		func(ctx context.Context, group []int) error { return s.writeSameClaims(ctx, batch, group, outs) })
+	return outs, errs
 }
 
 // writeSameClaims claims the requests of batch at idx into outs.
 func (s *Store) writeSameClaims(ctx context.Context, batch []claimReq, idx []int, outs []claimRes) error {
+	sortByID(idx, func(i int) int64 { return batch[i].id })
 	rows := make([]claimRow, len(idx))
 	for j, i := range idx {
 		r := batch[i]
@@ -77,11 +85,9 @@ func (s *Store) writeSameClaims(ctx context.Context, batch []claimReq, idx []int
 		claimed[row.I-1] = true
 		outs[idx[row.I-1]] = claimRes{ex: executionFromRow(row.Execution), version: row.MetadataVersion}
 	}
-	// Committed: why a claim was refused is read afterwards (rare).
 	for j, i := range idx {
 		if !claimed[j] {
-			r := batch[i]
-			outs[i].refused = s.refused(ctx, r.id, fmt.Sprintf("claim by worker %d with fence %d", r.worker, r.fence))
+			outs[i] = claimRes{refused: true}
 		}
 	}
 	return nil
@@ -101,6 +107,9 @@ type HeldLease struct{ ID, Fence int64 }
 func (d *DB) WorkerHeartbeatRenew(ctx context.Context, worker int64, held []HeldLease, lease time.Duration) (beat bool, renewed map[int64]string, err error) {
 	p := dbsqlc.WorkerHeartbeatRenewParams{Worker: worker, LeaseSeconds: lease.Seconds(),
 		IDs: make([]int64, len(held)), Fences: make([]int64, len(held))}
+	// In id order, as the grouped claims and results: statements that lock
+	// several executions in one order cannot deadlock each other.
+	held = slices.SortedFunc(slices.Values(held), func(a, b HeldLease) int { return cmp.Compare(a.ID, b.ID) })
 	for i, h := range held {
 		p.IDs[i], p.Fences[i] = h.ID, h.Fence
 	}

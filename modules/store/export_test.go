@@ -2,26 +2,24 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
-// IngestGroup writes the webhook ingests in reqs as one group statement, as
-// the ingest loops do with requests that arrive together; it returns each
-// request's event and whether it was written.
-func (s *Store) IngestGroup(reqs []IngestGroupReq) ([]Event, []bool, error) {
+// IngestGroup writes the webhook ingests in reqs as a group leader does with
+// requests that arrive together; it returns each request's event and whether
+// it was written.
+func (s *Store) IngestGroup(reqs []IngestGroupReq) ([]Event, []bool, []error) {
 	batch := make([]ingestReq, len(reqs))
 	for i, r := range reqs {
 		batch[i] = ingestReq{e: r.Event, msg: r.Msg, log: r.Log}
 	}
-	outs, err := s.writeIngests(context.Background(), batch)
-	if err != nil {
-		return nil, nil, err
-	}
+	outs, errs := s.writeIngests(batch)
 	evs, oks := make([]Event, len(reqs)), make([]bool, len(reqs))
 	for i, o := range outs {
 		evs[i], oks[i] = o.ev, o.ok
 	}
-	return evs, oks, nil
+	return evs, oks, errs
 }
 
 // IngestGroupReq is one request for IngestGroup.
@@ -31,7 +29,7 @@ type IngestGroupReq struct {
 	Log   WebhookLogEntry
 }
 
-// IngestStatements is how many group statements the ingest loops ran.
+// IngestStatements is how many group statements the ingest leaders ran.
 func (s *Store) IngestStatements() int64 { return s.ingests.runs.Load() }
 
 // FireGroupReq is one firing for FireGroup.
@@ -42,47 +40,51 @@ type FireGroupReq struct {
 	Target   FireTarget
 }
 
-// FireGroup writes the firings in reqs as one group statement, as the firing
-// loops do with firings that arrive together.
-func (s *Store) FireGroup(reqs []FireGroupReq) ([]FiredScheduled, []FireOutcome, error) {
+// FireGroup writes the firings in reqs as a group leader does with firings
+// that arrive together, and returns each one's outcome or error.
+func (s *Store) FireGroup(reqs []FireGroupReq) ([]FiredScheduled, []FireOutcome, []error) {
 	batch := make([]fireReq, len(reqs))
 	for i, r := range reqs {
 		batch[i] = fireReq{enf: r.Enf, ex: r.Ex, dispatch: r.Dispatch, target: r.Target}
 	}
-	outs, err := s.writeFirings(context.Background(), batch)
-	if err != nil {
-		return nil, nil, err
-	}
+	outs, errs := s.writeFirings(batch)
 	fired, outcomes := make([]FiredScheduled, len(reqs)), make([]FireOutcome, len(reqs))
 	for i, o := range outs {
 		fired[i], outcomes[i] = o.fired, o.outcome
 	}
-	return fired, outcomes, nil
+	return fired, outcomes, errs
 }
 
-// FinishGroup writes the results in reqs as the result loops do with results
+// FinishGroup writes the results in reqs as a group leader does with results
 // that arrive together, and returns each one's refusal (nil: written).
-func (s *Store) FinishGroup(reqs []AttemptResult) ([]error, error) {
-	return s.writeFinishes(context.Background(), reqs)
+func (s *Store) FinishGroup(reqs []AttemptResult) []error {
+	stale, errs := s.writeFinishes(reqs)
+	for i, r := range reqs {
+		if errs[i] == nil && stale[i] {
+			errs[i] = s.refused(context.Background(), r.ID, fmt.Sprintf("result %s with fence %d", r.Status, r.Fence))
+		}
+	}
+	return errs
 }
 
 // ClaimGroupReq is one claim for ClaimGroup.
 type ClaimGroupReq struct{ ID, Worker, Fence int64 }
 
-// ClaimGroup writes the claims in reqs as the claim loops do with claims that
-// arrive together; it returns each claimed execution, or why it was refused.
-func (s *Store) ClaimGroup(reqs []ClaimGroupReq) ([]Execution, []error, error) {
+// ClaimGroup writes the claims in reqs as a group leader does with claims
+// that arrive together; it returns each claimed execution, or why it was
+// refused.
+func (s *Store) ClaimGroup(reqs []ClaimGroupReq) ([]Execution, []error) {
 	batch := make([]claimReq, len(reqs))
 	for i, r := range reqs {
 		batch[i] = claimReq{id: r.ID, worker: r.Worker, fence: r.Fence, lease: time.Minute}
 	}
-	outs, err := s.writeClaims(context.Background(), batch)
-	if err != nil {
-		return nil, nil, err
-	}
-	exs, refused := make([]Execution, len(reqs)), make([]error, len(reqs))
+	outs, errs := s.writeClaims(batch)
+	exs := make([]Execution, len(reqs))
 	for i, o := range outs {
-		exs[i], refused[i] = o.ex, o.refused
+		exs[i] = o.ex
+		if errs[i] == nil && o.refused {
+			errs[i] = s.refused(context.Background(), reqs[i].ID, "claim")
+		}
 	}
-	return exs, refused, nil
+	return exs, errs
 }

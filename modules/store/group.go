@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,17 +31,18 @@ const (
 	// otherwise hold twenty more megabytes at once.
 	groupMax   = 32
 	groupBytes = 256 << 10
-	// groupStatementTimeout bounds a group's statement, which no single
-	// request's context may cancel (it carries the others' rows).
+	// groupStatementTimeout bounds each of a group's statements, which no
+	// single request's context may cancel (they carry the others' rows).
 	groupStatementTimeout = 30 * time.Second
 )
 
 var errStoreClosed = errors.New("store: closed")
 
-// group writes requests of type R, answering each with a T; write answers
-// a batch in order, or fails it whole; size is a request's data in bytes.
+// group writes requests of type R, answering each with a T or an error;
+// write answers a batch in order (see inGroups); size is a request's data
+// in bytes.
 type group[R, T any] struct {
-	write func(ctx context.Context, batch []R) ([]T, error)
+	write func(batch []R) ([]T, []error)
 	size  func(R) int
 
 	mu      sync.Mutex
@@ -144,16 +148,10 @@ func (g *group[R, T]) lead(batch []*groupReq[R, T]) {
 	for i, r := range batch {
 		ins[i] = r.in
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), groupStatementTimeout)
 	g.runs.Add(1)
-	outs, err := g.write(ctx, ins)
-	cancel()
+	outs, errs := g.safeWrite(ins)
 	for i, r := range batch {
-		if err != nil {
-			r.done <- groupRes[R, T]{err: err}
-		} else {
-			r.done <- groupRes[R, T]{out: outs[i]}
-		}
+		r.done <- groupRes[R, T]{out: outs[i], err: errs[i]}
 	}
 	g.mu.Lock()
 	if len(g.pending) == 0 {
@@ -166,10 +164,36 @@ func (g *group[R, T]) lead(batch []*groupReq[R, T]) {
 	next[0].done <- groupRes[R, T]{lead: next}
 }
 
+// safeWrite is write with a panic turned into every request's error: the
+// requests must be answered and the lead passed on, or every later request
+// of this kind would wait forever.
+func (g *group[R, T]) safeWrite(ins []R) (outs []T, errs []error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err := fmt.Errorf("store: writing %d requests panicked: %v", len(ins), p)
+			outs, errs = make([]T, len(ins)), make([]error, len(ins))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+	}()
+	return g.write(ins)
+}
+
 // inGroups splits the indices 0..n-1 of a batch into the groups one
-// statement can write, in order, and calls write with each: a group starts
-// with the first index left and takes every later one that joins accepts.
-func inGroups(n int, joins func(group []int, i int) bool, write func(group []int) error) error {
+// statement can write, in order, and calls write with each, under its own
+// timeout: a group starts with the first index left and takes every later
+// one that joins accepts. It returns each index's error. A group whose
+// statement fails for a reason other than the database's availability is
+// written again one row at a time: one row's bad data (a value PostgreSQL
+// cannot store) must fail only its own request.
+func inGroups(n int, joins func(group []int, i int) bool, write func(ctx context.Context, group []int) error) []error {
+	errs := make([]error, n)
+	run := func(group []int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), groupStatementTimeout)
+		defer cancel()
+		return write(ctx, group)
+	}
 	left := make([]int, n)
 	for i := range left {
 		left[i] = i
@@ -183,12 +207,18 @@ func inGroups(n int, joins func(group []int, i int) bool, write func(group []int
 				rest = append(rest, i)
 			}
 		}
-		if err := write(group); err != nil {
-			return err
+		if err := run(group); err != nil {
+			for _, i := range group {
+				if len(group) > 1 && !IsTransient(err) {
+					errs[i] = run([]int{i})
+				} else {
+					errs[i] = err
+				}
+			}
 		}
 		left = rest
 	}
-	return nil
+	return errs
 }
 
 // noneShares reports whether no index in group has i's key: a statement that
@@ -200,4 +230,14 @@ func noneShares[K comparable](group []int, i int, key func(int) K) bool {
 		}
 	}
 	return true
+}
+
+// sortByID orders a group's indices by the id of the row each updates.
+// PostgreSQL locks the rows as its join reaches them, which for these small
+// groups (a nested loop over the input) is the input's order; with grouped
+// claims, grouped results and heartbeats all sending a worker's executions in
+// id order, they rarely wait on each other in a cycle, and a deadlock that
+// does happen is retried (store.IsTransient).
+func sortByID(idx []int, id func(i int) int64) {
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(id(a), id(b)) })
 }

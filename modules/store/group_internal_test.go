@@ -24,7 +24,7 @@ type testGroup struct {
 func newTestGroup(pause time.Duration, size func(int) int) *testGroup {
 	t := &testGroup{}
 	t.g.size = size
-	t.g.write = func(_ context.Context, batch []int) ([]int, error) {
+	t.g.write = func(batch []int) ([]int, []error) {
 		n := t.inFlight.Add(1)
 		defer t.inFlight.Add(-1)
 		for {
@@ -41,7 +41,7 @@ func newTestGroup(pause time.Duration, size func(int) int) *testGroup {
 		for i, v := range batch {
 			outs[i] = 2 * v
 		}
-		return outs, nil
+		return outs, make([]error, len(batch))
 	}
 	return t
 }

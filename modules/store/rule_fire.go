@@ -97,14 +97,14 @@ type fireRow struct {
 
 // writeFirings fires batch, one statement per placement setting and kind of
 // dispatch message (in practice one).
-func (s *Store) writeFirings(ctx context.Context, batch []fireReq) ([]fireRes, error) {
+func (s *Store) writeFirings(batch []fireReq) ([]fireRes, []error) {
 	outs := make([]fireRes, len(batch))
-	err := inGroups(len(batch), func(group []int, i int) bool {
+	errs := inGroups(len(batch), func(group []int, i int) bool {
 		a, b := batch[group[0]], batch[i]
 		return a.target.StaleAfter == b.target.StaleAfter && a.dispatch.Exchange == b.dispatch.Exchange &&
 			a.dispatch.RoutingKey == b.dispatch.RoutingKey && a.dispatch.MessageType == b.dispatch.MessageType
-	}, func(group []int) error { return s.writeSameFirings(ctx, batch, group, outs) })
-	return outs, err
+	}, func(ctx context.Context, group []int) error { return s.writeSameFirings(ctx, batch, group, outs) })
+	return outs, errs
 }
 
 // writeSameFirings writes the firings of batch at idx, which share their

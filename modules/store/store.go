@@ -64,7 +64,7 @@ type Store struct {
 	// claims groups concurrent dispatch claims.
 	claims group[claimReq, claimRes]
 	// finishes groups concurrent attempt results.
-	finishes group[AttemptResult, error]
+	finishes group[AttemptResult, bool]
 }
 
 // Open connects a pool to dsn and verifies it with a ping.

@@ -23,13 +23,13 @@ type ingestRes struct {
 
 // writeIngests ingests batch, one statement per kind of announcing message
 // (in practice there is one kind, EventCreated).
-func (s *Store) writeIngests(ctx context.Context, batch []ingestReq) ([]ingestRes, error) {
+func (s *Store) writeIngests(batch []ingestReq) ([]ingestRes, []error) {
 	outs := make([]ingestRes, len(batch))
-	err := inGroups(len(batch), func(group []int, i int) bool {
+	errs := inGroups(len(batch), func(group []int, i int) bool {
 		a, b := batch[group[0]].msg, batch[i].msg
 		return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey && a.MessageType == b.MessageType
-	}, func(group []int) error { return s.writeSameIngests(ctx, batch, group, outs) })
-	return outs, err
+	}, func(ctx context.Context, group []int) error { return s.writeSameIngests(ctx, batch, group, outs) })
+	return outs, errs
 }
 
 // ingestRow is one request in the statement's @rows.

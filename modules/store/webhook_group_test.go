@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/attune-system/attune/modules/domain"
 	"github.com/attune-system/attune/modules/store"
 	"github.com/attune-system/attune/modules/store/storetest"
 )
@@ -82,8 +84,8 @@ func TestWebhookIngestGroupMapsEachRequest(t *testing.T) {
 		ingestReq(on, "fixture.on", onKey, 3), ingestReq(on, "fixture.on", "wh_"+strings.Repeat("0", 32), 4),
 		ingestReq(on, "fixture.on", onKey, 5),
 	}
-	evs, oks, err := s.IngestGroup(reqs)
-	require.NoError(t, err)
+	evs, oks, errs := s.IngestGroup(reqs)
+	require.NoError(t, errors.Join(errs...))
 	require.Equal(t, []bool{true, false, true, false, true}, oks, "a disabled webhook or a stale key wrote an event")
 	for _, i := range []int{0, 2, 4} {
 		checkIngested(t, s, evs[i], i+1)
@@ -145,8 +147,8 @@ func TestWebhookIngestGroupIdempotencyKey(t *testing.T) {
 	first, second, other := ingestReq(on, "fixture.on", onKey, 1), ingestReq(on, "fixture.on", onKey, 2), ingestReq(on, "fixture.on", onKey, 3)
 	k1, k2 := "webhook:1:same", "webhook:1:other"
 	first.Event.IdempotencyKey, second.Event.IdempotencyKey, other.Event.IdempotencyKey = &k1, &k1, &k2
-	evs, oks, err := s.IngestGroup([]store.IngestGroupReq{first, second, other})
-	require.NoError(t, err)
+	evs, oks, errs := s.IngestGroup([]store.IngestGroupReq{first, second, other})
+	require.NoError(t, errors.Join(errs...))
 	require.Equal(t, []bool{true, false, true}, oks)
 	checkIngested(t, s, evs[0], 1)
 	checkIngested(t, s, evs[2], 3)
@@ -156,4 +158,28 @@ func TestWebhookIngestGroupIdempotencyKey(t *testing.T) {
 	_, ok, err := s.WebhookIngest(context.Background(), second.Event, second.Msg, second.Log)
 	require.NoError(t, err)
 	require.False(t, ok)
+}
+
+// A value PostgreSQL cannot store in one request of a group (a \u0000 in a
+// JSON string, a number beyond jsonb's range) fails that request alone, as
+// invalid input; the others are written.
+func TestWebhookIngestGroupBadRowFailsAlone(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewStore(t)
+	on, onKey := hookFixture(t, s, "fixture.on", true)
+	nul, huge := ingestReq(on, "fixture.on", onKey, 2), ingestReq(on, "fixture.on", onKey, 4)
+	nul.Event.Payload = json.RawMessage(`{"a":"x\u0000y"}`)
+	huge.Event.Payload = json.RawMessage(`{"n":1e999999}`)
+	reqs := []store.IngestGroupReq{ingestReq(on, "fixture.on", onKey, 1), nul, ingestReq(on, "fixture.on", onKey, 3), huge}
+	evs, oks, errs := s.IngestGroup(reqs)
+	for _, i := range []int{1, 3} {
+		var ve *domain.ValidationError
+		require.ErrorAs(t, errs[i], &ve, "request %d", i)
+		require.False(t, oks[i])
+	}
+	for _, i := range []int{0, 2} {
+		require.NoError(t, errs[i])
+		require.True(t, oks[i])
+		checkIngested(t, s, evs[i], i+1)
+	}
 }

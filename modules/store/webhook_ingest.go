@@ -17,7 +17,7 @@ import (
 //
 // One round trip instead of five (begin, three inserts, commit) takes
 // ~0.3 ms off every webhook's path to its action, and requests that arrive
-// together share the statement (webhook_batch.go).
+// together share the statement (webhook_group.go).
 func (s *Store) WebhookIngest(ctx context.Context, e NewEvent, msg NewOutboxMessage, log WebhookLogEntry) (ev Event, ok bool, err error) {
 	if e.TriggerRef == "" {
 		return Event{}, false, domain.NewValidationError("trigger_ref", "must not be empty")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/attune-system/attune/modules/bus"
@@ -128,7 +129,7 @@ func (m *Module) prepare(r *run) (*launch, error) {
 // stale, cancelled or reaped: logged and dropped), or the heartbeat finds the
 // lease lost.
 func (m *Module) complete(r *run, status string, result map[string]any) {
-	body, err := json.Marshal(result)
+	body, err := json.Marshal(withoutNUL(result))
 	if err != nil {
 		m.log.Error("worker: result not serialisable", "execution_id", r.ex.ID, "err", err)
 		body = []byte(`{"succeeded":false,"error":"result not serialisable"}`)
@@ -184,4 +185,27 @@ func (m *Module) writeResult(r *run, status string, body []byte) error {
 		Completed: store.NewOutboxMessage{Exchange: bus.ExchangeExecutions, RoutingKey: bus.KeyExecutionCompleted,
 			MessageType: pipeline.TypeExecutionCompleted, Payload: payload},
 	})
+}
+
+// withoutNUL replaces NUL characters in every string and key of v with
+// U+FFFD: PostgreSQL's jsonb cannot store \u0000, and an action that prints
+// one must still get its result written rather than have it refused.
+func withoutNUL(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, "\x00", "\uFFFD")
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[strings.ReplaceAll(k, "\x00", "\uFFFD")] = withoutNUL(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = withoutNUL(e)
+		}
+		return out
+	}
+	return v
 }

@@ -97,6 +97,18 @@ func TestFailingActionIsFailed(t *testing.T) {
 	require.Equal(t, "it broke\n", string(b))
 }
 
+// An action that prints a NUL character still gets its result written (as
+// U+FFFD: PostgreSQL's jsonb cannot store \u0000), instead of having it
+// refused and the execution left to its lease.
+func TestNULInOutputIsWritten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	act := e.action("nul", "#!/bin/sh\nprintf 'a\\000b'\n", nil)
+	ex := e.run(act, nil)
+	require.Equal(t, "completed", ex.Status)
+	require.Equal(t, "a\uFFFDb", result(t, ex)["stdout"])
+}
+
 // T2.9: a 1 s timeout on a sleep 60 (with a child) kills the whole group.
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	t.Parallel()
