@@ -48,7 +48,8 @@ WHERE (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text
 -- The common rule firing, one statement for all the firings waiting together
 -- (group commit, see store.RuleFireScheduled; one round trip and commit
 -- instead of seven per firing): for each, the worker choice
--- (attune_pick_worker), the enforcement, already processed; its execution,
+-- (attune_pick_workers, which places the group's firings one after another,
+-- @runtimes holding each one's runtime names), the enforcement, already processed; its execution,
 -- already scheduled on that worker; and the dispatch message (the firing's
 -- "message" with the execution's id, fence and worker added, routed to
 -- @routing_key_prefix || worker). @rows is a JSON array of one object per
@@ -58,12 +59,12 @@ WHERE (sqlc.narg(rule_ref)::text IS NULL OR rule_ref = sqlc.narg(rule_ref)::text
 -- enforcement id: this (rule, event) already has an enforcement (or one
 -- earlier in @rows has it), nothing was written. Enforcement ids are taken
 -- before the inserts so each firing's execution and message join back to it.
-WITH input AS (
-    SELECT r.i::int AS i, r.doc AS d,
-           attune_pick_worker(@stale_after_seconds::float8,
-               ARRAY(SELECT jsonb_array_elements_text(coalesce(r.doc->'runtime_names', '[]')))) AS worker,
+WITH picks AS (
+    SELECT attune_pick_workers(@stale_after_seconds::float8, @runtimes::jsonb) AS workers
+), input AS (
+    SELECT r.i::int AS i, r.doc AS d, (picks.workers ->> (r.i::int - 1))::bigint AS worker,
            nextval('enforcement_id_seq') AS enforcement_id
-    FROM jsonb_array_elements(@rows::jsonb) WITH ORDINALITY AS r(doc, i)
+    FROM jsonb_array_elements(@rows::jsonb) WITH ORDINALITY AS r(doc, i) CROSS JOIN picks
 ), enf AS (
     INSERT INTO enforcement (id, rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
     SELECT input.enforcement_id, (input.d->>'rule')::bigint, input.d->>'rule_ref', input.d->>'trigger_ref',

@@ -278,12 +278,12 @@ func (q *Queries) EnforcementUpdateStatus(ctx context.Context, db DBTX, arg Enfo
 }
 
 const ruleFireScheduledBatch = `-- name: RuleFireScheduledBatch :many
-WITH input AS (
-    SELECT r.i::int AS i, r.doc AS d,
-           attune_pick_worker($1::float8,
-               ARRAY(SELECT jsonb_array_elements_text(coalesce(r.doc->'runtime_names', '[]')))) AS worker,
+WITH picks AS (
+    SELECT attune_pick_workers($1::float8, $2::jsonb) AS workers
+), input AS (
+    SELECT r.i::int AS i, r.doc AS d, (picks.workers ->> (r.i::int - 1))::bigint AS worker,
            nextval('enforcement_id_seq') AS enforcement_id
-    FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(doc, i)
+    FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS r(doc, i) CROSS JOIN picks
 ), enf AS (
     INSERT INTO enforcement (id, rule, rule_ref, trigger_ref, config, event, status, resolved_at, payload, condition, conditions)
     SELECT input.enforcement_id, (input.d->>'rule')::bigint, input.d->>'rule_ref', input.d->>'trigger_ref',
@@ -306,9 +306,9 @@ WITH input AS (
     RETURNING execution.id, execution.fence, execution.worker, execution.enforcement
 ), ob AS (
     INSERT INTO outbox (exchange, routing_key, message_type, payload, available_at)
-    SELECT $3, $4::text || ex.worker::text, $5,
+    SELECT $4, $5::text || ex.worker::text, $6,
            (input.d->'message') || jsonb_build_object('execution_id', ex.id, 'fence', ex.fence, 'worker_id', ex.worker),
-           coalesce($6::timestamptz, now())
+           coalesce($7::timestamptz, now())
     FROM ex JOIN input ON input.enforcement_id = ex.enforcement
     RETURNING outbox.id, outbox.routing_key, outbox.payload, outbox.created, outbox.available_at,
               (outbox.payload->>'execution_id')::bigint AS execution_id
@@ -325,6 +325,7 @@ ORDER BY input.i
 
 type RuleFireScheduledBatchParams struct {
 	StaleAfterSeconds float64         `json:"stale_after_seconds"`
+	Runtimes          json.RawMessage `json:"runtimes"`
 	Rows              json.RawMessage `json:"rows"`
 	Exchange          string          `json:"exchange"`
 	RoutingKeyPrefix  string          `json:"routing_key_prefix"`
@@ -348,7 +349,8 @@ type RuleFireScheduledBatchRow struct {
 // The common rule firing, one statement for all the firings waiting together
 // (group commit, see store.RuleFireScheduled; one round trip and commit
 // instead of seven per firing): for each, the worker choice
-// (attune_pick_worker), the enforcement, already processed; its execution,
+// (attune_pick_workers, which places the group's firings one after another,
+// @runtimes holding each one's runtime names), the enforcement, already processed; its execution,
 // already scheduled on that worker; and the dispatch message (the firing's
 // "message" with the execution's id, fence and worker added, routed to
 // @routing_key_prefix || worker). @rows is a JSON array of one object per
@@ -361,6 +363,7 @@ type RuleFireScheduledBatchRow struct {
 func (q *Queries) RuleFireScheduledBatch(ctx context.Context, db DBTX, arg RuleFireScheduledBatchParams) ([]RuleFireScheduledBatchRow, error) {
 	rows, err := db.Query(ctx, ruleFireScheduledBatch,
 		arg.StaleAfterSeconds,
+		arg.Runtimes,
 		arg.Rows,
 		arg.Exchange,
 		arg.RoutingKeyPrefix,

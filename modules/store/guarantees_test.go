@@ -951,3 +951,51 @@ func TestExecutionClaimGroup(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "scheduled", got.Status)
 }
+
+// The firings of one group are placed one after another, each counting the
+// ones placed before it: with two idle workers a group of four is split two
+// and two, and a worker two executions behind takes a group of two alone.
+func TestRuleFireGroupSpreadsOverWorkers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	rule, act := fireFixture(t, s, "fixture.spread")
+	caps := json.RawMessage(`{"runtimes":["shell"]}`)
+	a, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "a", Capabilities: caps})
+	require.NoError(t, err)
+	b, err := s.WorkerUpsert(ctx, store.WorkerRegistration{Name: "b", Capabilities: caps})
+	require.NoError(t, err)
+	event := int64(0)
+	group := func(n int) map[int64]int {
+		t.Helper()
+		reqs := make([]store.FireGroupReq, n)
+		for i := range reqs {
+			event++
+			ev := event
+			reqs[i] = store.FireGroupReq{
+				Enf: store.NewEnforcement{Rule: &rule, RuleRef: "fixture.spread", TriggerRef: "fixture.trig", Event: &ev},
+				Ex:  store.NewExecution{Action: &act.ID, ActionRef: act.Ref, Config: json.RawMessage(`{}`), AsSystem: true},
+				Dispatch: store.NewOutboxMessage{Exchange: "attune.executions", RoutingKey: "execution.dispatch.worker.",
+					MessageType: "ExecutionDispatch", Payload: json.RawMessage(`{}`)},
+				Target: store.FireTarget{RuntimeNames: []string{"shell"}, StaleAfter: time.Minute},
+			}
+		}
+		fired, outs, errs := s.FireGroup(reqs)
+		require.NoError(t, errors.Join(errs...))
+		per := map[int64]int{}
+		for i := range reqs {
+			require.Equal(t, store.Fired, outs[i])
+			per[fired[i].Worker]++
+		}
+		return per
+	}
+	require.Equal(t, map[int64]int{a.ID: 2, b.ID: 2}, group(4), "a group of four on two idle workers")
+	// Now two each; two more scheduled on b put a two behind.
+	for range 2 {
+		ex, err := s.ExecutionInsert(ctx, store.NewExecution{ActionRef: act.Ref, Status: "scheduled"})
+		require.NoError(t, err)
+		_, err = s.Pool().Exec(ctx, `UPDATE execution SET worker = $1 WHERE id = $2`, b.ID, ex.ID)
+		require.NoError(t, err)
+	}
+	require.Equal(t, map[int64]int{a.ID: 2}, group(2), "a worker two behind did not take the group of two")
+}

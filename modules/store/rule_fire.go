@@ -75,7 +75,6 @@ type fireRes struct {
 
 // fireRow is one firing in the statement's @rows.
 type fireRow struct {
-	RuntimeNames      []string        `json:"runtime_names,omitempty"`
 	Rule              *int64          `json:"rule"`
 	RuleRef           string          `json:"rule_ref"`
 	TriggerRef        string          `json:"trigger_ref"`
@@ -111,9 +110,11 @@ func (s *Store) writeFirings(batch []fireReq) ([]fireRes, []error) {
 // placement setting and kind of dispatch message, into outs.
 func (s *Store) writeSameFirings(ctx context.Context, batch []fireReq, idx []int, outs []fireRes) error {
 	rows := make([]fireRow, len(idx))
+	runtimes := make([][]string, len(idx)) // each firing's, for attune_pick_workers
 	for j, i := range idx {
 		f := batch[i]
-		rows[j] = fireRow{RuntimeNames: f.target.RuntimeNames, Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
+		runtimes[j] = nonNilStrings(f.target.RuntimeNames)
+		rows[j] = fireRow{Rule: f.enf.Rule, RuleRef: f.enf.RuleRef, TriggerRef: f.enf.TriggerRef,
 			EnforcementConfig: f.enf.Config, Event: f.enf.Event, Payload: f.enf.Payload, Conditions: f.enf.Conditions,
 			Action: f.ex.Action, ActionRef: f.ex.ActionRef, ExecutionConfig: f.ex.Config, Executor: f.ex.Executor,
 			AsSystem: f.ex.AsSystem, PermissionSetRefs: f.ex.PermissionSetRefs, TimeoutSeconds: f.ex.TimeoutSeconds,
@@ -123,10 +124,14 @@ func (s *Store) writeSameFirings(ctx context.Context, batch []fireReq, idx []int
 	if err != nil {
 		return err
 	}
+	names, err := json.Marshal(runtimes)
+	if err != nil {
+		return err
+	}
 	one := s.oneShot()
 	head := batch[idx[0]]
 	got, err := s.q.RuleFireScheduledBatch(ctx, s.pool, dbsqlc.RuleFireScheduledBatchParams{
-		StaleAfterSeconds: head.target.StaleAfter.Seconds(), Rows: doc, Exchange: head.dispatch.Exchange,
+		StaleAfterSeconds: head.target.StaleAfter.Seconds(), Runtimes: names, Rows: doc, Exchange: head.dispatch.Exchange,
 		RoutingKeyPrefix: head.dispatch.RoutingKey, MessageType: head.dispatch.MessageType, AvailableAt: one.availableAt(),
 	})
 	if err != nil {
