@@ -29,9 +29,6 @@ type IngestGroupReq struct {
 	Log   WebhookLogEntry
 }
 
-// IngestStatements is how many group statements the ingest leaders ran.
-func (s *Store) IngestStatements() int64 { return s.ingests.runs.Load() }
-
 // FireGroupReq is one firing for FireGroup.
 type FireGroupReq struct {
 	Enf      NewEnforcement

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -49,7 +48,6 @@ type group[R, T any] struct {
 	pending []*groupReq[R, T]
 	leaders int // statements in flight
 	closed  bool
-	runs    atomic.Int64 // statements run, for tests
 }
 
 type groupReq[R, T any] struct {
@@ -148,7 +146,6 @@ func (g *group[R, T]) lead(batch []*groupReq[R, T]) {
 	for i, r := range batch {
 		ins[i] = r.in
 	}
-	g.runs.Add(1)
 	outs, errs := g.safeWrite(ins)
 	for i, r := range batch {
 		r.done <- groupRes[R, T]{out: outs[i], err: errs[i]}
