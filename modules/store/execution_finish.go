@@ -92,14 +92,14 @@ func (s *Store) writeSameFinishes(ctx context.Context, batch []AttemptResult, id
 		return interpretError(err, fmt.Sprintf("write %d results", len(idx)))
 	}
 	if len(got) != len(idx) {
-		return fmt.Errorf("write %d results: %d result rows", len(idx), len(got))
+		return fmt.Errorf("%w: %d result rows for %d results", errGroupAnswer, len(got), len(idx))
 	}
 	var msgs []OutboxMessage
 	for _, row := range got {
-		if row.I < 1 || int(row.I) > len(idx) {
-			return fmt.Errorf("write %d results: result row %d out of range", len(idx), row.I)
+		i, err := answered(idx, row.I)
+		if err != nil {
+			return err
 		}
-		i := idx[row.I-1]
 		switch {
 		case row.DoneID == nil:
 			outs[i] = true

@@ -77,18 +77,16 @@ func (s *Store) writeSameClaims(ctx context.Context, batch []claimReq, idx []int
 	if err != nil {
 		return interpretError(err, fmt.Sprintf("claim %d executions", len(idx)))
 	}
-	claimed := make([]bool, len(idx))
-	for _, row := range got {
-		if row.I < 1 || int(row.I) > len(idx) {
-			return fmt.Errorf("claim %d executions: result row %d out of range", len(idx), row.I)
-		}
-		claimed[row.I-1] = true
-		outs[idx[row.I-1]] = claimRes{ex: executionFromRow(row.Execution), version: row.MetadataVersion}
+	// A claim the statement did not answer was refused.
+	for _, i := range idx {
+		outs[i] = claimRes{refused: true}
 	}
-	for j, i := range idx {
-		if !claimed[j] {
-			outs[i] = claimRes{refused: true}
+	for _, row := range got {
+		i, err := answered(idx, row.I)
+		if err != nil {
+			return err
 		}
+		outs[i] = claimRes{ex: executionFromRow(row.Execution), version: row.MetadataVersion}
 	}
 	return nil
 }

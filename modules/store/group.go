@@ -181,9 +181,10 @@ func (g *group[R, T]) safeWrite(ins []R) (outs []T, errs []error) {
 // statement can write, in order, and calls write with each, under its own
 // timeout: a group starts with the first index left and takes every later
 // one that joins accepts. It returns each index's error. A group whose
-// statement fails for a reason other than the database's availability is
-// written again one row at a time: one row's bad data (a value PostgreSQL
-// cannot store) must fail only its own request.
+// statement fails for a reason other than the database's availability (or
+// an answer that does not fit, after the commit) is written again one row
+// at a time: one row's bad data (a value PostgreSQL cannot store) must fail
+// only its own request.
 func inGroups(n int, joins func(group []int, i int) bool, write func(ctx context.Context, group []int) error) []error {
 	errs := make([]error, n)
 	run := func(group []int) error {
@@ -206,7 +207,7 @@ func inGroups(n int, joins func(group []int, i int) bool, write func(ctx context
 		}
 		if err := run(group); err != nil {
 			for _, i := range group {
-				if len(group) > 1 && !IsTransient(err) {
+				if len(group) > 1 && !IsTransient(err) && !errors.Is(err, errGroupAnswer) {
 					errs[i] = run([]int{i})
 				} else {
 					errs[i] = err
@@ -237,4 +238,17 @@ func noneShares[K comparable](group []int, i int, key func(int) K) bool {
 // does happen is retried (store.IsTransient).
 func sortByID(idx []int, id func(i int) int64) {
 	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(id(a), id(b)) })
+}
+
+// errGroupAnswer is a group statement's answer that does not fit its rows.
+// The statement has committed by then, so its group is not written again.
+var errGroupAnswer = errors.New("store: group statement answer does not fit its rows")
+
+// answered maps a group statement's answer position (its "i", from 1) to
+// the batch index of the request it answers.
+func answered(idx []int, pos int32) (int, error) {
+	if pos < 1 || int(pos) > len(idx) {
+		return 0, fmt.Errorf("%w: row %d of %d", errGroupAnswer, pos, len(idx))
+	}
+	return idx[pos-1], nil
 }

@@ -138,14 +138,14 @@ func (s *Store) writeSameFirings(ctx context.Context, batch []fireReq, idx []int
 		return interpretError(err, fmt.Sprintf("fire %d rules", len(idx)))
 	}
 	if len(got) != len(idx) {
-		return fmt.Errorf("fire %d rules: %d result rows", len(idx), len(got))
+		return fmt.Errorf("%w: %d result rows for %d firings", errGroupAnswer, len(got), len(idx))
 	}
 	msgs := make([]OutboxMessage, 0, len(got))
 	for _, row := range got {
-		if row.I < 1 || int(row.I) > len(idx) {
-			return fmt.Errorf("fire %d rules: result row %d out of range", len(idx), row.I)
+		i, err := answered(idx, row.I)
+		if err != nil {
+			return err
 		}
-		i := idx[row.I-1]
 		switch {
 		case row.Worker == 0:
 			outs[i] = fireRes{outcome: FireNoWorker}

@@ -88,10 +88,10 @@ func (s *Store) writeSameIngests(ctx context.Context, batch []ingestReq, idx []i
 	// caller's transactional path.
 	msgs := make([]OutboxMessage, 0, len(got))
 	for _, g := range got {
-		if g.I < 1 || int(g.I) > len(idx) {
-			continue
+		i, err := answered(idx, g.I)
+		if err != nil {
+			return err
 		}
-		i := idx[g.I-1]
 		e, trig := batch[i].e, batch[i].log.TriggerID
 		outs[i] = ingestRes{ok: true, ev: Event{ID: g.EventID, Trigger: &trig, TriggerRef: e.TriggerRef, Config: e.Config,
 			Payload: e.Payload, SourceRef: e.SourceRef, IdempotencyKey: e.IdempotencyKey, Created: g.EventCreated}}
