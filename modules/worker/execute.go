@@ -1,10 +1,10 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/attune-system/attune/modules/bus"
@@ -129,11 +129,12 @@ func (m *Module) prepare(r *run) (*launch, error) {
 // stale, cancelled or reaped: logged and dropped), or the heartbeat finds the
 // lease lost.
 func (m *Module) complete(r *run, status string, result map[string]any) {
-	body, err := json.Marshal(withoutNUL(result))
+	body, err := json.Marshal(result)
 	if err != nil {
 		m.log.Error("worker: result not serialisable", "execution_id", r.ex.ID, "err", err)
 		body = []byte(`{"succeeded":false,"error":"result not serialisable"}`)
 	}
+	body = withoutNUL(body)
 	backoff := completeBackoffMin
 	for {
 		if r.stale.Load() {
@@ -187,25 +188,28 @@ func (m *Module) writeResult(r *run, status string, body []byte) error {
 	})
 }
 
-// withoutNUL replaces NUL characters in every string and key of v with
-// U+FFFD: PostgreSQL's jsonb cannot store \u0000, and an action that prints
-// one must still get its result written rather than have it refused.
-func withoutNUL(v any) any {
-	switch x := v.(type) {
-	case string:
-		return strings.ReplaceAll(x, "\x00", "\uFFFD")
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[strings.ReplaceAll(k, "\x00", "\uFFFD")] = withoutNUL(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = withoutNUL(e)
-		}
-		return out
+// withoutNUL replaces every NUL character in the JSON body — encoding/json
+// writes it as the escape \u0000 — with U+FFFD: PostgreSQL's jsonb cannot
+// store \u0000, and an action that prints one must still get its result
+// written rather than have it refused. Other escapes are copied whole, so
+// an escaped backslash followed by "u0000" stays as it is.
+func withoutNUL(body []byte) []byte {
+	const nul = `\u0000`
+	if !bytes.Contains(body, []byte(nul)) {
+		return body
 	}
-	return v
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		switch {
+		case body[i] != '\\' || i+1 == len(body):
+			out = append(out, body[i])
+		case bytes.HasPrefix(body[i:], []byte(nul)):
+			out = append(out, `\ufffd`...)
+			i += len(nul) - 1
+		default:
+			out = append(out, body[i], body[i+1])
+			i++
+		}
+	}
+	return out
 }
