@@ -41,3 +41,8 @@ SELECT count(*) FROM outbox;
 
 -- name: OutboxGet :one
 SELECT * FROM outbox WHERE id = @id;
+
+-- name: OutboxPresent :many
+-- Which of the rows a relay held back are still there: their consumers did
+-- not handle them from the wake-up (store.OutboxConsumed).
+SELECT id FROM outbox WHERE id = ANY(@ids::bigint[]);

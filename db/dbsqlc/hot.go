@@ -16,6 +16,6 @@ var HotStatements = []string{
 	executionClaimDispatchBatch, metadataVersionGet, actionGetByRef, keyListForAction, executionFinishAttemptBatch,
 }
 
-// RelayStatements are the outbox relay's per-message queries (run on the
-// relay's own pool).
-var RelayStatements = []string{outboxClaimBatch, outboxDeletePublished}
+// RelayStatements are the outbox relay's per-message queries, with the
+// deletes of rows consumed from wake-ups (run on the relay's own pool).
+var RelayStatements = []string{outboxClaimBatch, outboxDeletePublished, outboxPresent}

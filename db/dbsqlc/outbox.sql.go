@@ -172,3 +172,29 @@ func (q *Queries) OutboxMarkFailed(ctx context.Context, db DBTX, arg OutboxMarkF
 	}
 	return result.RowsAffected(), nil
 }
+
+const outboxPresent = `-- name: OutboxPresent :many
+SELECT id FROM outbox WHERE id = ANY($1::bigint[])
+`
+
+// Which of the rows a relay held back are still there: their consumers did
+// not handle them from the wake-up (store.OutboxConsumed).
+func (q *Queries) OutboxPresent(ctx context.Context, db DBTX, ids []int64) ([]int64, error) {
+	rows, err := db.Query(ctx, outboxPresent, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

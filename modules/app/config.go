@@ -79,6 +79,12 @@ type MessageQueueConfig struct {
 	// Prefix namespaces exchanges and queues so several installations (or
 	// tests) can share one broker. Defaults to empty.
 	Prefix string `koanf:"prefix"`
+	// WakeCopyDelay is how long the broker copy of a message that also woke
+	// its consumer through PostgreSQL (a dispatch, an event) is held back:
+	// a consumer that handled the wake-up deletes it meanwhile, and only
+	// messages no wake-up handled in time cross the broker. Zero publishes
+	// every copy at once. At most 7.5s.
+	WakeCopyDelay time.Duration `koanf:"wake_copy_delay"`
 }
 
 // SecurityConfig is the `security` section.
@@ -115,14 +121,15 @@ func DefaultConfig() Config {
 			MaxConnections: 20,
 			Embedded:       true,
 		},
-		Security: SecurityConfig{JWTAccessExpiration: 3600, JWTRefreshExpiration: 604800, AdminLogin: "admin"},
-		Shutdown: ShutdownConfig{GracePeriod: 30 * time.Second},
-		Server:   httpserver.Defaults(),
-		API:      api.Defaults(),
-		Executor: executor.Defaults(),
-		Worker:   worker.Defaults(),
-		Sensor:   sensor.Defaults(),
-		Notifier: notifier.Defaults(),
+		MessageQueue: MessageQueueConfig{WakeCopyDelay: time.Second},
+		Security:     SecurityConfig{JWTAccessExpiration: 3600, JWTRefreshExpiration: 604800, AdminLogin: "admin"},
+		Shutdown:     ShutdownConfig{GracePeriod: 30 * time.Second},
+		Server:       httpserver.Defaults(),
+		API:          api.Defaults(),
+		Executor:     executor.Defaults(),
+		Worker:       worker.Defaults(),
+		Sensor:       sensor.Defaults(),
+		Notifier:     notifier.Defaults(),
 	}
 }
 
@@ -170,6 +177,9 @@ func (c Config) Validate(enabled []string) error {
 		if u, err := url.Parse(c.MessageQueue.URL); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") {
 			errs = append(errs, fmt.Errorf("message_queue.url: must be an amqp:// or amqps:// URL"))
 		}
+	}
+	if c.MessageQueue.WakeCopyDelay < 0 || c.MessageQueue.WakeCopyDelay > 7500*time.Millisecond {
+		errs = append(errs, fmt.Errorf("message_queue.wake_copy_delay: must be between 0 and 7.5s"))
 	}
 	if c.DefaultExecutionTimeoutSeconds < 1 {
 		errs = append(errs, fmt.Errorf("default_execution_timeout_seconds: must be at least 1"))

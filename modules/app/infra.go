@@ -25,6 +25,15 @@ const serverWarmConns = 4
 // slower one; the in-process bus delivers at once.
 func (a *App) wakeWorkers() bool { return a.cfg.MessageQueue.URL != "" }
 
+// holdWoken is how long the relay holds back the broker copies of woken
+// messages: only where there are wake-ups.
+func (a *App) holdWoken() time.Duration {
+	if !a.wakeWorkers() {
+		return 0
+	}
+	return a.cfg.MessageQueue.WakeCopyDelay
+}
+
 // databaseModule is the hidden `database` module: it opens the shared pool,
 // applies or checks the schema, and reports database health to /readyz.
 type databaseModule struct {

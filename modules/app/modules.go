@@ -49,7 +49,7 @@ func (a *App) define(reg *kernel.Registry) {
 		Description: "relays committed outbox rows to the bus (at-least-once, after broker confirm)",
 		New: func() (kernel.Module, error) {
 			return outbox.New(a.store, a.bus, a.log.With("module", "outbox"), a.metrics,
-				outbox.Options{PollInterval: a.cfg.Executor.OutboxPollInterval}), nil
+				outbox.Options{PollInterval: a.cfg.Executor.OutboxPollInterval, HoldWoken: a.holdWoken()}), nil
 		},
 	})
 	reg.Register(kernel.Definition{

@@ -18,7 +18,10 @@ import (
 // relay's publish and the quorum queue's write, about 1.5 ms of the way from
 // a webhook to its action on a 2-core machine. The notification is only a
 // head start: it is lost while the LISTEN connection is down, and the
-// broker's copy, which always follows, stays the delivery guarantee.
+// broker's copy stays the delivery guarantee. The relay holds that copy back
+// (message_queue.wake_copy_delay) and publishes it only if the event's
+// outbox row is still there: an executor that evaluated the event from its
+// wake-up deletes the row (store.OutboxConsumed).
 //
 // Every executor receives every notification, so they share them out: an
 // executor takes the events whose id modulo the number of listening
@@ -188,5 +191,12 @@ func (m *Module) headStarts(ctx context.Context, w *eventWake) {
 			m.met.evaluated.WithLabelValues("wake-up").Inc()
 		}
 		m.events.Settle(msg.EventID, e, err == nil)
+		if err == nil && msg.OutboxID > 0 {
+			// Every firing of the event is committed: its broker copy,
+			// still held back by the relay, need not be published.
+			if cerr := m.d.Store.OutboxConsumed(ctx, msg.OutboxID); cerr != nil && ctx.Err() == nil {
+				m.log.Debug("executor: consumed wake-up not recorded; its broker copy will be dropped as a duplicate", "event_id", msg.EventID, "err", cerr)
+			}
+		}
 	}
 }

@@ -107,21 +107,35 @@ func (h *wakeHarness) fired(event int64) (enf, exec int) {
 	return enf, exec
 }
 
-// brokerCopies publishes each event's outbox message, as the relay would.
+// brokerCopies publishes each event's EventCreated, as the relay would: a
+// copy that got through before its consumer deleted the outbox row, or
+// whose wake-up was lost.
 func (h *wakeHarness) brokerCopies(events []int64) {
 	h.t.Helper()
 	for _, id := range events {
-		var payload json.RawMessage
-		require.NoError(h.t, h.st.Pool().QueryRow(h.ctx,
-			`SELECT payload FROM outbox WHERE message_type = 'EventCreated' AND (payload->>'event_id')::bigint = $1`, id).Scan(&payload))
+		msg := pipeline.EventCreated{EventID: id}
+		require.NoError(h.t, h.st.Pool().QueryRow(h.ctx, `SELECT trigger, trigger_ref FROM event WHERE id = $1`, id).
+			Scan(&msg.TriggerID, &msg.TriggerRef))
+		payload, err := json.Marshal(msg)
+		require.NoError(h.t, err)
 		require.NoError(h.t, h.bus.Publish(h.ctx, bus.ExchangeEvents, bus.KeyEventCreated,
 			bus.Message{Type: pipeline.TypeEventCreated, Payload: payload}))
 	}
 }
 
+// heldCopies counts the events' EventCreated rows still in the outbox.
+func (h *wakeHarness) heldCopies(events []int64) int {
+	h.t.Helper()
+	var n int
+	require.NoError(h.t, h.st.Pool().QueryRow(h.ctx, `SELECT count(*) FROM outbox
+		WHERE message_type = 'EventCreated' AND (payload->>'event_id')::bigint = ANY($1)`, events).Scan(&n))
+	return n
+}
+
 // Over a broker, an event is fired from its wake-up alone, by one of the
-// executors, before any broker copy; the broker copies that follow fire
-// nothing again and reach no rule evaluation that would write: the
+// executors, which then deletes its outbox row so that the relay, holding
+// the broker copy back, publishes none. A copy that still gets through
+// fires nothing again and reaches no rule evaluation that would write: the
 // executor that was woken skips its copy, the other hears the firing
 // announced and acks.
 func TestEventWakeUpFiresOnceAheadOfBrokerCopy(t *testing.T) {
@@ -156,6 +170,8 @@ func TestEventWakeUpFiresOnceAheadOfBrokerCopy(t *testing.T) {
 			"event %d was not fired from its wake-up", id)
 	}
 	require.Equal(t, float64(len(events)), h.counter("attune_executor_events_evaluated_total", "path", "wake-up"))
+	require.Eventually(t, func() bool { return h.heldCopies(events) == 0 }, 10*time.Second, 10*time.Millisecond,
+		"events evaluated from their wake-ups left their outbox rows for the relay to publish")
 
 	h.brokerCopies(events)
 	require.Eventually(t, func() bool {

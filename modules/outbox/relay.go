@@ -30,6 +30,18 @@ type Options struct {
 	// Reserve hides rows committed in this process from other relays while
 	// this one publishes them straight from the commit hook. Defaults to 15s.
 	Reserve time.Duration
+	// HoldWoken is how long the broker copy of a message that also woke its
+	// consumer through PostgreSQL (store.Woken) is held back; a consumer
+	// that handled the wake-up deletes the row meanwhile (store.
+	// OutboxConsumed) and no copy is published. Zero publishes every copy
+	// at once; at most half of Reserve.
+	HoldWoken time.Duration
+}
+
+// heldMsg is a woken message's broker copy waiting for its due time.
+type heldMsg struct {
+	m   store.OutboxMessage
+	due time.Time
 }
 
 // Relay is the outbox module.
@@ -42,6 +54,7 @@ type Relay struct {
 	wake      chan struct{}
 	mu        sync.Mutex
 	direct    []store.OutboxMessage // committed here, handed over by the store hook
+	held      []heldMsg             // woken messages committed here, in due order
 	confirmed []int64               // published rows of the direct path, to delete
 	deletes   chan struct{}         // wakes deleteLoop
 	cancel    context.CancelFunc
@@ -49,6 +62,7 @@ type Relay struct {
 	stopOnce  sync.Once
 	published prometheus.Counter
 	failures  prometheus.Counter
+	skipped   prometheus.Counter
 }
 
 // New builds a relay.
@@ -65,12 +79,15 @@ func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Regist
 	if opts.Reserve <= 0 {
 		opts.Reserve = 15 * time.Second
 	}
+	opts.HoldWoken = min(max(opts.HoldWoken, 0), opts.Reserve/2)
 	r := &Relay{st: st, bus: b, log: log, opts: opts, wake: make(chan struct{}, 1), deletes: make(chan struct{}, 1),
 		done: make(chan struct{})}
 	r.published = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_published_total", Help: "Outbox messages published and confirmed."})
 	r.failures = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_publish_failures_total", Help: "Outbox publish attempts that failed and will be retried."})
+	r.skipped = prometheus.NewCounter(prometheus.CounterOpts{Name: "attune_outbox_copies_skipped_total",
+		Help: "Held-back broker copies never published: their consumer handled the wake-up."})
 	if metrics != nil {
-		metrics.MustRegister(r.published, r.failures)
+		metrics.MustRegister(r.published, r.failures, r.skipped)
 	}
 	return r
 }
@@ -79,8 +96,15 @@ func New(st *store.Store, b bus.Bus, log *slog.Logger, metrics prometheus.Regist
 // process (the store's commit hook): publishing them needs no query to find
 // them, which keeps each pipeline hop to one commit.
 func (r *Relay) handOver(msgs []store.OutboxMessage) {
+	due := time.Now().Add(r.opts.HoldWoken)
 	r.mu.Lock()
-	r.direct = append(r.direct, msgs...)
+	for _, m := range msgs {
+		if r.opts.HoldWoken > 0 && store.Woken(m) {
+			r.held = append(r.held, heldMsg{m: m, due: due})
+		} else {
+			r.direct = append(r.direct, m)
+		}
+	}
 	r.mu.Unlock()
 	r.Kick()
 }
@@ -130,21 +154,86 @@ func (r *Relay) loop(ctx context.Context) {
 	// Under a stream of wake-ups the poll still runs every PollInterval.
 	t := time.NewTicker(r.opts.PollInterval)
 	defer t.Stop()
+	hold := time.NewTimer(time.Hour)
+	defer hold.Stop()
 	poll := true // once at start: rows left by an earlier run
 	for {
 		r.relayDirect(ctx)
+		next := r.relayHeld(ctx, time.Now())
 		if poll {
 			r.drain(ctx)
 			poll = false
 		}
+		var holdC <-chan time.Time
+		if !next.IsZero() {
+			hold.Reset(time.Until(next))
+			holdC = hold.C
+		}
 		select {
 		case <-ctx.Done():
+			// Stop: what is still held goes out now, bounded, rather than
+			// waiting for its reservation to lapse.
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r.relayHeld(fctx, time.Time{})
+			cancel()
 			return
 		case <-r.wake:
+		case <-holdC:
 		case <-t.C:
 			poll = true
 		}
 	}
+}
+
+// relayHeld publishes the held copies due by now (all of them when now is
+// zero) whose rows are still there, and returns when the next one is due
+// (zero: none held). If the look-up fails every due copy is published: a
+// duplicate is dropped by its consumer, a missing message is not recovered.
+func (r *Relay) relayHeld(ctx context.Context, now time.Time) time.Time {
+	r.mu.Lock()
+	n := len(r.held)
+	if !now.IsZero() {
+		n = 0
+		for n < len(r.held) && !r.held[n].due.After(now) {
+			n++
+		}
+	}
+	due := make([]store.OutboxMessage, n)
+	for i, h := range r.held[:n] {
+		due[i] = h.m
+	}
+	r.held = r.held[n:]
+	var next time.Time
+	if len(r.held) > 0 {
+		next = r.held[0].due
+	}
+	r.mu.Unlock()
+	if len(due) == 0 {
+		return next
+	}
+	ids := make([]int64, len(due))
+	for i, m := range due {
+		ids[i] = m.ID
+	}
+	present, err := r.st.OutboxPresent(ctx, ids)
+	if err != nil {
+		r.log.Warn("outbox: look up held copies (publishing them all)", "rows", len(due), "err", err)
+	} else {
+		kept := due[:0]
+		for _, m := range due {
+			if present[m.ID] {
+				kept = append(kept, m)
+			}
+		}
+		r.skipped.Add(float64(len(due) - len(kept)))
+		due = kept
+	}
+	if len(due) > 0 {
+		if err := r.publish(ctx, due, true); err != nil {
+			r.log.Warn("outbox relay", "err", err)
+		}
+	}
+	return next
 }
 
 // drain relays due rows until none is left: a backlog is relayed in

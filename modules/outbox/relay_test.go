@@ -58,6 +58,12 @@ func (c *collector) handle(_ context.Context, d bus.Delivery) error {
 	return nil
 }
 
+func (c *collector) at(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen[i]
+}
+
 func (c *collector) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -122,4 +128,66 @@ func TestUnroutableMessagesWaitForAConsumer(t *testing.T) {
 	t.Cleanup(func() { _ = s.relay.Stop(context.Background()) })
 	require.Eventually(t, func() bool { return c.count() == 1 }, 10*time.Second, 10*time.Millisecond,
 		"relayed after the failure backoff")
+}
+
+// A woken message's broker copy is held back for HoldWoken and published
+// only if its row is still there; a consumer that handled the wake-up
+// deleted it (store.OutboxConsumed) and no copy goes out. Other messages,
+// and held copies at Stop, go at once.
+func TestWokenCopiesAreHeldBackAndSkippedWhenConsumed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.NewStore(t)
+	b, err := inproc.New(inproc.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	const hold = 300 * time.Millisecond
+	r := outbox.New(st, b, slog.New(slog.NewTextHandler(io.Discard, nil)), nil,
+		outbox.Options{PollInterval: time.Hour, HoldWoken: hold})
+	c := &collector{}
+	_, err = b.Consume(ctx, bus.QueueSpec{Name: "q", Exchange: bus.ExchangeExecutions, Bindings: []string{"#"}}, c.handle)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(ctx))
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = r.Stop(ctx)
+		}
+	})
+
+	write := func(typ, payload string) int64 {
+		t.Helper()
+		var id int64
+		require.NoError(t, st.InTx(ctx, func(tx *store.Tx) error {
+			m, err := tx.OutboxEnqueue(ctx, store.NewOutboxMessage{Exchange: bus.ExchangeExecutions, RoutingKey: "k",
+				MessageType: typ, Payload: json.RawMessage(payload)})
+			id = m.ID
+			return err
+		}))
+		return id
+	}
+	start := time.Now()
+	consumed := write("EventCreated", `{"event_id":1}`)
+	write("ExecutionDispatch", `{"execution_id":2,"worker_id":3,"fence":0}`)
+	write("ExecutionCompleted", `{"execution_id":4}`)
+	require.NoError(t, st.OutboxConsumed(ctx, consumed))
+
+	require.Eventually(t, func() bool { return c.count() == 1 }, 5*time.Second, 5*time.Millisecond)
+	require.JSONEq(t, `{"execution_id":4}`, c.at(0), "a message without a wake-up goes at once")
+	require.Eventually(t, func() bool { return c.count() == 2 }, 5*time.Second, 5*time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(start), hold, "the woken dispatch's copy was held back")
+	require.JSONEq(t, `{"execution_id":2,"worker_id":3,"fence":0}`, c.at(1), "its row was still there")
+	require.Never(t, func() bool { return c.count() > 2 }, 2*hold, 20*time.Millisecond, "the consumed event's copy was published")
+	require.Eventually(t, func() bool {
+		n, err := st.OutboxCountPending(ctx)
+		require.NoError(t, err)
+		return n == 0
+	}, 5*time.Second, 5*time.Millisecond)
+
+	// Stop publishes what is still held rather than leaving it for another relay.
+	write("EventCreated", `{"event_id":5}`)
+	stopped = true
+	require.NoError(t, r.Stop(ctx))
+	require.Equal(t, 3, c.count())
+	require.JSONEq(t, `{"event_id":5}`, c.at(2))
 }

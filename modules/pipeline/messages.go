@@ -42,6 +42,10 @@ type EventCreated struct {
 	// the statement that committed the event (store.WebhookIngest; only
 	// for payloads up to 8 KiB). Absent: read the event.
 	Snapshot *EventSnapshot `json:"snapshot,omitempty"`
+	// OutboxID is set on a wake-up only (migration 00007): the outbox row
+	// holding the broker's copy, which the executor deletes once it
+	// evaluated the event so that the copy is never published.
+	OutboxID int64 `json:"outbox_id,omitempty"`
 }
 
 // EventSnapshot is a committed event's payload and creation time, with the
@@ -88,6 +92,10 @@ type ExecutionDispatch struct {
 	// immutable in these fields; empty means "read it".
 	RuleRef    string `json:"rule_ref,omitempty"`
 	TriggerRef string `json:"trigger_ref,omitempty"`
+	// OutboxID is set on a wake-up only (migration 00007): the outbox row
+	// holding the broker's copy, which the worker deletes once its claim
+	// settled the dispatch so that the copy is never published.
+	OutboxID int64 `json:"outbox_id,omitempty"`
 }
 
 // ExecutionCompleted announces that an execution reached a terminal state.

@@ -651,14 +651,18 @@ func TestDispatchWakesWorker(t *testing.T) {
 	// Commit order: had either write without the setting notified, its
 	// payload would come first.
 	var outboxPayload string
-	require.NoError(t, plain.Pool().QueryRow(ctx, `SELECT payload::text FROM outbox WHERE payload->>'execution_id' = $1`,
-		fmt.Sprint(f.ExecutionID)).Scan(&outboxPayload))
-	p := next()
+	var outboxID int64
+	require.NoError(t, plain.Pool().QueryRow(ctx, `SELECT id, payload::text FROM outbox WHERE payload->>'execution_id' = $1`,
+		fmt.Sprint(f.ExecutionID)).Scan(&outboxID, &outboxPayload))
+	p, id := withoutOutboxID(t, next())
+	require.Equal(t, outboxID, id, "the wake-up names its outbox row")
 	require.JSONEq(t, outboxPayload, p)
 	require.JSONEq(t, fmt.Sprintf(`{"action_ref":"fixture.act","execution_id":%d,"fence":%d,"worker_id":%d}`,
 		f.ExecutionID, f.Fence, w.ID), p)
 	enqueue(waking, fmt.Sprintf(`{"execution_id":99,"fence":3,"worker_id":%d}`, w.ID))
-	require.JSONEq(t, fmt.Sprintf(`{"execution_id":99,"fence":3,"worker_id":%d}`, w.ID), next())
+	p, id = withoutOutboxID(t, next())
+	require.Equal(t, outboxID+1, id)
+	require.JSONEq(t, fmt.Sprintf(`{"execution_id":99,"fence":3,"worker_id":%d}`, w.ID), p)
 	select {
 	case p := <-got:
 		t.Fatalf("unexpected notification: %s", p)
@@ -726,7 +730,14 @@ func TestEventWakesExecutors(t *testing.T) {
 	// Commit order: had the writes without the setting notified, they
 	// would come first.
 	ev := ingest(waking)
-	require.Equal(t, note{store.ExecutorWakeChannel, fmt.Sprintf(`{"event_id": %d}`, ev)}, next())
+	n := next()
+	require.Equal(t, store.ExecutorWakeChannel, n.channel)
+	p, id := withoutOutboxID(t, n.payload)
+	require.JSONEq(t, fmt.Sprintf(`{"event_id": %d}`, ev), p)
+	var outboxID int64
+	require.NoError(t, plain.Pool().QueryRow(ctx, `SELECT id FROM outbox WHERE payload->>'event_id' = $1`,
+		fmt.Sprint(ev)).Scan(&outboxID))
+	require.Equal(t, outboxID, id, "the wake-up names its outbox row")
 	fire(waking, ev)
 	require.Equal(t, note{store.ExecutorFiredChannel, fmt.Sprintf("%d %d", ev, rule)}, next())
 	select {
@@ -734,6 +745,20 @@ func TestEventWakesExecutors(t *testing.T) {
 		t.Fatalf("unexpected notification: %+v", n)
 	default:
 	}
+}
+
+// withoutOutboxID splits a wake-up's payload into the outbox row's payload
+// and the row's id, which the trigger adds (migration 00007).
+func withoutOutboxID(t *testing.T, payload string) (string, int64) {
+	t.Helper()
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(payload), &doc))
+	var id int64
+	require.NoError(t, json.Unmarshal(doc["outbox_id"], &id), "outbox_id in %s", payload)
+	delete(doc, "outbox_id")
+	rest, err := json.Marshal(doc)
+	require.NoError(t, err)
+	return string(rest), id
 }
 
 // wakeStores opens two stores on one new database: sessions without and

@@ -65,6 +65,8 @@ type Store struct {
 	claims group[claimReq, claimRes]
 	// finishes groups concurrent attempt results.
 	finishes group[AttemptResult, bool]
+	// consumed groups the deletes of outbox rows handled from wake-ups.
+	consumed group[int64, struct{}]
 }
 
 // Open connects a pool to dsn and verifies it with a ping.
@@ -116,6 +118,7 @@ func Open(ctx context.Context, dsn string, cfg PoolConfig) (*Store, error) {
 	s.finishes.write, s.finishes.size = s.writeFinishes, func(r AttemptResult) int {
 		return len(r.Result) + len(r.Completed.Payload)
 	}
+	s.consumed.write, s.consumed.size = s.writeConsumed, func(int64) int { return 8 }
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -137,6 +140,7 @@ func (s *Store) Close() {
 	s.firings.close()
 	s.claims.close()
 	s.finishes.close()
+	s.consumed.close()
 	s.pool.Close()
 	s.relaxed.Close()
 }

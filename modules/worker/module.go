@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,8 @@ type Module struct {
 	// stopWake ends the wake-up listener and its claims; nil without one.
 	stopWake func()
 	wakeWG   sync.WaitGroup
+	// wakeWaiting counts woken dispatches waiting for a slot (wake.go).
+	wakeWaiting atomic.Int32
 	// life bounds background work (heartbeats, completion retries); it is
 	// cancelled at the very end of Stop.
 	life     context.Context

@@ -13,10 +13,13 @@ import (
 // store.PoolConfig.WakeWorkers; Deps.Wake tells the worker to listen): one
 // PostgreSQL hop instead of the relay's publish and the quorum queue's
 // write before delivery. The notification is only a head start: it is lost
-// while the LISTEN connection is down, skipped when no slot is free, and
-// the broker's copy, which always follows, stays the delivery guarantee.
-// Whichever copy comes first claims; pipeline.Copies lets the other one be
-// acked without a second claim.
+// while the LISTEN connection is down, and the broker's copy stays the
+// delivery guarantee. The relay holds that copy back
+// (message_queue.wake_copy_delay) and publishes it only if the dispatch's
+// outbox row is still there: the worker deletes the row once the claim of a
+// woken dispatch settled it (store.OutboxConsumed). Whichever copy comes
+// first claims; pipeline.Copies lets the other one be acked without a
+// second claim.
 
 // wakeListenerName marks the connection in pg_stat_activity.
 const wakeListenerName = "attune-worker-wake"
@@ -33,8 +36,10 @@ func (m *Module) startWake() {
 	m.stopWake = func() { cancel(); m.wakeWG.Wait() }
 }
 
-// onWake takes a woken dispatch when a slot is free at once; otherwise, or
-// when its broker copy got here first, it leaves it to the broker path.
+// onWake claims a woken dispatch as soon as a slot is free. Up to the
+// concurrency cap of them wait for a slot (their broker copies, held back,
+// would only queue behind them); beyond that, or when the broker copy got
+// here first, it leaves the dispatch to the broker path.
 func (m *Module) onWake(ctx context.Context, payload string) {
 	received := time.Now()
 	msg, err := parseDispatch([]byte(payload))
@@ -49,19 +54,44 @@ func (m *Module) onWake(ctx context.Context, payload string) {
 	select {
 	case m.sem <- struct{}{}:
 	default:
-		m.seen.Settle(keyOf(msg), e, false)
+		if m.wakeWaiting.Add(1) > int32(cap(m.sem)) {
+			m.wakeWaiting.Add(-1)
+			m.seen.Settle(keyOf(msg), e, false)
+			return
+		}
+		m.wakeWG.Add(1) // Run is still running: the count is not zero
+		go func() {
+			defer m.wakeWG.Done()
+			defer m.wakeWaiting.Add(-1)
+			select {
+			case m.sem <- struct{}{}:
+			case <-ctx.Done():
+				m.seen.Settle(keyOf(msg), e, false)
+				return
+			}
+			m.claimWoken(ctx, msg, e, received)
+		}()
 		return
 	}
-	m.met.woken.Inc()
 	m.wakeWG.Add(1) // Run is still running: the count is not zero
-	go func() {
-		defer m.wakeWG.Done()
-		err := m.claimAndStart(ctx, msg, received)
-		if err != nil {
-			m.log.Debug("worker: claim on wake-up failed; the broker's copy will retry", "execution_id", msg.ExecutionID, "err", err)
+	go func() { defer m.wakeWG.Done(); m.claimWoken(ctx, msg, e, received) }()
+}
+
+// claimWoken claims a woken dispatch with the slot the caller took and,
+// once the claim settled it, deletes its outbox row so that the held-back
+// broker copy is not published.
+func (m *Module) claimWoken(ctx context.Context, msg pipeline.ExecutionDispatch, e *pipeline.CopyEntry, received time.Time) {
+	m.met.woken.Inc()
+	err := m.claimAndStart(ctx, msg, received)
+	if err != nil {
+		m.log.Debug("worker: claim on wake-up failed; the broker's copy will retry", "execution_id", msg.ExecutionID, "err", err)
+	}
+	m.seen.Settle(keyOf(msg), e, err == nil)
+	if err == nil && msg.OutboxID > 0 {
+		if cerr := m.d.Store.OutboxConsumed(ctx, msg.OutboxID); cerr != nil && ctx.Err() == nil {
+			m.log.Debug("worker: consumed wake-up not recorded; its broker copy will be dropped as a duplicate", "execution_id", msg.ExecutionID, "err", cerr)
 		}
-		m.seen.Settle(keyOf(msg), e, err == nil)
-	}()
+	}
 }
 
 // dispatchKey is one attempt's dispatch: both copies carry the same.
