@@ -193,10 +193,15 @@ func (m *Module) headStarts(ctx context.Context, w *eventWake) {
 		m.events.Settle(msg.EventID, e, err == nil)
 		if err == nil && msg.OutboxID > 0 {
 			// Every firing of the event is committed: its broker copy,
-			// still held back by the relay, need not be published.
-			if cerr := m.d.Store.OutboxConsumed(ctx, msg.OutboxID); cerr != nil && ctx.Err() == nil {
-				m.log.Debug("executor: consumed wake-up not recorded; its broker copy will be dropped as a duplicate", "event_id", msg.EventID, "err", cerr)
-			}
+			// still held back by the relay, need not be published. Off
+			// this goroutine, which takes the next event meanwhile.
+			w.wg.Add(1)
+			go func() {
+				defer w.wg.Done()
+				if cerr := m.d.Store.OutboxConsumed(ctx, msg.OutboxID); cerr != nil && ctx.Err() == nil {
+					m.log.Debug("executor: consumed wake-up not recorded; its broker copy will be dropped as a duplicate", "event_id", msg.EventID, "err", cerr)
+				}
+			}()
 		}
 	}
 }

@@ -244,6 +244,8 @@ CREATE TRIGGER test_fail_once BEFORE INSERT ON enforcement FOR EACH ROW EXECUTE 
 	e, _ := h.fired(ev.ID)
 	require.Zero(t, e, "the failed head start left an enforcement")
 	require.Zero(t, h.counter("attune_executor_events_evaluated_total", "path", "wake-up"))
+	require.Never(t, func() bool { return h.heldCopies([]int64{ev.ID}) == 0 }, 300*time.Millisecond, 20*time.Millisecond,
+		"the failed head start deleted the event's outbox row: its broker copy would never be published")
 
 	h.brokerCopies([]int64{ev.ID})
 	require.Eventually(t, func() bool { e, x := h.fired(ev.ID); return e == 1 && x == 1 }, 10*time.Second, 10*time.Millisecond)

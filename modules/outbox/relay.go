@@ -171,9 +171,10 @@ func (r *Relay) loop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			// Stop: what is still held goes out now, bounded, rather than
-			// waiting for its reservation to lapse.
+			// Stop: what is still handed over or held goes out now,
+			// bounded, rather than waiting for its reservation to lapse.
 			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			r.relayDirect(fctx)
 			r.relayHeld(fctx, time.Time{})
 			cancel()
 			return
@@ -183,6 +184,15 @@ func (r *Relay) loop(ctx context.Context) {
 			poll = true
 		}
 	}
+}
+
+// held wraps msgs as held copies due at due.
+func held(msgs []store.OutboxMessage, due time.Time) []heldMsg {
+	out := make([]heldMsg, len(msgs))
+	for i, m := range msgs {
+		out[i] = heldMsg{m: m, due: due}
+	}
+	return out
 }
 
 // relayHeld publishes the held copies due by now (all of them when now is
@@ -216,6 +226,13 @@ func (r *Relay) relayHeld(ctx context.Context, now time.Time) time.Time {
 		ids[i] = m.ID
 	}
 	present, err := r.st.OutboxPresent(ctx, ids)
+	if err != nil && ctx.Err() != nil {
+		// Stopping: back to the front, for the final flush.
+		r.mu.Lock()
+		r.held = append(held(due, now), r.held...)
+		r.mu.Unlock()
+		return next
+	}
 	if err != nil {
 		r.log.Warn("outbox: look up held copies (publishing them all)", "rows", len(due), "err", err)
 	} else {

@@ -62,10 +62,11 @@ func (m *Module) onWake(ctx context.Context, payload string) {
 		m.wakeWG.Add(1) // Run is still running: the count is not zero
 		go func() {
 			defer m.wakeWG.Done()
-			defer m.wakeWaiting.Add(-1)
 			select {
 			case m.sem <- struct{}{}:
+				m.wakeWaiting.Add(-1)
 			case <-ctx.Done():
+				m.wakeWaiting.Add(-1)
 				m.seen.Settle(keyOf(msg), e, false)
 				return
 			}
@@ -81,6 +82,12 @@ func (m *Module) onWake(ctx context.Context, payload string) {
 // once the claim settled it, deletes its outbox row so that the held-back
 // broker copy is not published.
 func (m *Module) claimWoken(ctx context.Context, msg pipeline.ExecutionDispatch, e *pipeline.CopyEntry, received time.Time) {
+	if ctx.Err() != nil {
+		// Stopping (a slot and the stop can be ready at once): no new claim.
+		<-m.sem
+		m.seen.Settle(keyOf(msg), e, false)
+		return
+	}
 	m.met.woken.Inc()
 	err := m.claimAndStart(ctx, msg, received)
 	if err != nil {
