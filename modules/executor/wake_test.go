@@ -169,7 +169,10 @@ func TestEventWakeUpFiresOnceAheadOfBrokerCopy(t *testing.T) {
 		require.Eventually(t, func() bool { e, x := h.fired(id); return e == 1 && x == 1 }, 10*time.Second, 10*time.Millisecond,
 			"event %d was not fired from its wake-up", id)
 	}
-	require.Equal(t, float64(len(events)), h.counter("attune_executor_events_evaluated_total", "path", "wake-up"))
+	// The counter moves just after the firing commits.
+	require.Eventually(t, func() bool {
+		return h.counter("attune_executor_events_evaluated_total", "path", "wake-up") == float64(len(events))
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return h.heldCopies(events) == 0 }, 10*time.Second, 10*time.Millisecond,
 		"events evaluated from their wake-ups left their outbox rows for the relay to publish")
 
@@ -207,7 +210,9 @@ func TestEventWithoutWakeUpFiresFromBrokerCopy(t *testing.T) {
 	for _, id := range events {
 		require.Eventually(t, func() bool { e, x := h.fired(id); return e == 1 && x == 1 }, 10*time.Second, 10*time.Millisecond)
 	}
-	require.Equal(t, float64(len(events)), h.counter("attune_executor_events_evaluated_total", "path", "broker"))
+	require.Eventually(t, func() bool {
+		return h.counter("attune_executor_events_evaluated_total", "path", "broker") == float64(len(events))
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Zero(t, h.counter("attune_executor_firings_hinted_total"))
 }
 
@@ -249,5 +254,6 @@ CREATE TRIGGER test_fail_once BEFORE INSERT ON enforcement FOR EACH ROW EXECUTE 
 
 	h.brokerCopies([]int64{ev.ID})
 	require.Eventually(t, func() bool { e, x := h.fired(ev.ID); return e == 1 && x == 1 }, 10*time.Second, 10*time.Millisecond)
-	require.Equal(t, 1.0, h.counter("attune_executor_events_evaluated_total", "path", "broker"))
+	require.Eventually(t, func() bool { return h.counter("attune_executor_events_evaluated_total", "path", "broker") == 1 },
+		10*time.Second, 10*time.Millisecond)
 }
