@@ -64,9 +64,7 @@ func (s *Store) writeFinishes(batch []AttemptResult) ([]bool, []error) {
 	outs := make([]bool, len(batch))
 	id := func(i int) int64 { return batch[i].ID }
 	errs := inGroups(len(batch), func(group []int, i int) bool {
-		a, b := batch[group[0]].Completed, batch[i].Completed
-		return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey && a.MessageType == b.MessageType &&
-			noneShares(group, i, id)
+		return batch[group[0]].Completed.sameKind(batch[i].Completed) && noneShares(group, i, id)
 	}, func(ctx context.Context, group []int) error { return s.writeSameFinishes(ctx, batch, group, outs) })
 	return outs, errs
 }

@@ -52,6 +52,13 @@ func (m NewOutboxMessage) validate(object bool) error {
 	return nil
 }
 
+// sameKind says whether m and o are messages of one kind (exchange, routing
+// key, type): a group statement writes the messages of its rows with one set
+// of these parameters.
+func (m NewOutboxMessage) sameKind(o NewOutboxMessage) bool {
+	return m.Exchange == o.Exchange && m.RoutingKey == o.RoutingKey && m.MessageType == o.MessageType
+}
+
 // written is m as the single statement that inserted it returned it (with
 // the routing key and payload the statement completed), for the commit hook.
 func (m NewOutboxMessage) written(id int64, routingKey string, payload json.RawMessage, created, availableAt time.Time) OutboxMessage {

@@ -100,8 +100,7 @@ func (s *Store) writeFirings(batch []fireReq) ([]fireRes, []error) {
 	outs := make([]fireRes, len(batch))
 	errs := inGroups(len(batch), func(group []int, i int) bool {
 		a, b := batch[group[0]], batch[i]
-		return a.target.StaleAfter == b.target.StaleAfter && a.dispatch.Exchange == b.dispatch.Exchange &&
-			a.dispatch.RoutingKey == b.dispatch.RoutingKey && a.dispatch.MessageType == b.dispatch.MessageType
+		return a.target.StaleAfter == b.target.StaleAfter && a.dispatch.sameKind(b.dispatch)
 	}, func(ctx context.Context, group []int) error { return s.writeSameFirings(ctx, batch, group, outs) })
 	return outs, errs
 }

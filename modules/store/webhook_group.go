@@ -26,8 +26,7 @@ type ingestRes struct {
 func (s *Store) writeIngests(batch []ingestReq) ([]ingestRes, []error) {
 	outs := make([]ingestRes, len(batch))
 	errs := inGroups(len(batch), func(group []int, i int) bool {
-		a, b := batch[group[0]].msg, batch[i].msg
-		return a.Exchange == b.Exchange && a.RoutingKey == b.RoutingKey && a.MessageType == b.MessageType
+		return batch[group[0]].msg.sameKind(batch[i].msg)
 	}, func(ctx context.Context, group []int) error { return s.writeSameIngests(ctx, batch, group, outs) })
 	return outs, errs
 }
