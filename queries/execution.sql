@@ -118,11 +118,18 @@ FOR UPDATE SKIP LOCKED;
 -- claimed) claims nothing and gets no row. @claims is a JSON array of one
 -- object per claim; the result's "i" is its position (from 1). The
 -- metadata_version comes back with each, so the worker can tell whether its
--- cached launch inputs are current without a round trip of its own.
+-- cached launch inputs are current without a round trip of its own. A
+-- claim made from a wake-up names the dispatch's outbox row ("outbox_id"),
+-- which the same statement deletes, claimed or refused: the dispatch is
+-- settled either way, and the relay then publishes no broker copy of it
+-- (store.Woken).
 WITH input AS (
     SELECT r.i::int AS i, (r.doc->>'id')::bigint AS id, (r.doc->>'worker')::bigint AS worker,
-           (r.doc->>'fence')::bigint AS fence, (r.doc->>'lease_seconds')::float8 AS lease_seconds
+           (r.doc->>'fence')::bigint AS fence, (r.doc->>'lease_seconds')::float8 AS lease_seconds,
+           (r.doc->>'outbox_id')::bigint AS outbox_id
     FROM jsonb_array_elements(@claims::jsonb) WITH ORDINALITY AS r(doc, i)
+), consumed AS (
+    DELETE FROM outbox o USING input WHERE o.id = input.outbox_id
 )
 UPDATE execution
 SET status = 'running',

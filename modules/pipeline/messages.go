@@ -93,8 +93,8 @@ type ExecutionDispatch struct {
 	RuleRef    string `json:"rule_ref,omitempty"`
 	TriggerRef string `json:"trigger_ref,omitempty"`
 	// OutboxID is set on a wake-up only (migration 00007): the outbox row
-	// holding the broker's copy, which the worker deletes once its claim
-	// settled the dispatch so that the copy is never published.
+	// holding the broker's copy, which the worker's claim deletes in its own
+	// statement so that the copy is never published.
 	OutboxID int64 `json:"outbox_id,omitempty"`
 }
 

@@ -17,9 +17,11 @@ import (
 // the dispatch carried. Any other state (duplicate message, claimed already,
 // rescheduled elsewhere, cancelled) returns domain.ErrConflict, so the caller
 // acks and drops the message. The metadata_version read by the same
-// statement comes back with the claimed row.
-func (s *Store) ExecutionClaimDispatch(ctx context.Context, id, worker, fence int64, lease time.Duration) (Execution, int64, error) {
-	res, err := s.claims.do(ctx, claimReq{id: id, worker: worker, fence: fence, lease: lease})
+// statement comes back with the claimed row. outboxID, when the claim comes
+// from the dispatch's wake-up, is the dispatch's outbox row: the statement
+// deletes it, so the relay holding the broker copy back publishes none.
+func (s *Store) ExecutionClaimDispatch(ctx context.Context, id, worker, fence, outboxID int64, lease time.Duration) (Execution, int64, error) {
+	res, err := s.claims.do(ctx, claimReq{id: id, worker: worker, fence: fence, outboxID: outboxID, lease: lease})
 	if err != nil {
 		return Execution{}, 0, err
 	}
@@ -32,8 +34,8 @@ func (s *Store) ExecutionClaimDispatch(ctx context.Context, id, worker, fence in
 // The workers' claims' group statement (group.go).
 
 type claimReq struct {
-	id, worker, fence int64
-	lease             time.Duration
+	id, worker, fence, outboxID int64
+	lease                       time.Duration
 }
 
 type claimRes struct {
@@ -50,6 +52,7 @@ type claimRow struct {
 	Worker       int64   `json:"worker"`
 	Fence        int64   `json:"fence"`
 	LeaseSeconds float64 `json:"lease_seconds"`
+	OutboxID     int64   `json:"outbox_id,omitempty"`
 }
 
 // writeClaims claims batch, with no execution twice in one statement.
@@ -67,7 +70,7 @@ func (s *Store) writeSameClaims(ctx context.Context, batch []claimReq, idx []int
 	rows := make([]claimRow, len(idx))
 	for j, i := range idx {
 		r := batch[i]
-		rows[j] = claimRow{ID: r.id, Worker: r.worker, Fence: r.fence, LeaseSeconds: r.lease.Seconds()}
+		rows[j] = claimRow{ID: r.id, Worker: r.worker, Fence: r.fence, LeaseSeconds: r.lease.Seconds(), OutboxID: r.outboxID}
 	}
 	doc, err := json.Marshal(rows)
 	if err != nil {

@@ -207,14 +207,30 @@ func TestExecutionClaimDispatchReadsMetadataVersion(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, want, before, "a key insert did not bump the metadata version")
 
-	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence+1, time.Minute)
+	// Claims from wake-ups name their dispatch's outbox row: the claim's
+	// statement deletes it, claimed or refused.
+	row := func() (id int64, gone func() bool) {
+		require.NoError(t, s.Pool().QueryRow(ctx, `INSERT INTO outbox (exchange, routing_key, message_type, payload)
+			VALUES ('attune.executions', 'k', 'ExecutionDispatch', '{}') RETURNING id`).Scan(&id))
+		return id, func() bool {
+			var n int
+			require.NoError(t, s.Pool().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE id = $1`, id).Scan(&n))
+			return n == 0
+		}
+	}
+	refusedRow, refusedGone := row()
+	claimedRow, claimedGone := row()
+	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence+1, refusedRow, time.Minute)
 	require.ErrorIs(t, err, domain.ErrConflict, "a dispatch with another fence claimed")
-	claimed, version, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	require.True(t, refusedGone(), "a refused woken claim left its outbox row")
+	require.False(t, claimedGone())
+	claimed, version, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, claimedRow, time.Minute)
 	require.NoError(t, err)
+	require.True(t, claimedGone(), "a woken claim left its outbox row")
 	require.Equal(t, want, version)
 	require.Equal(t, "running", claimed.Status)
 	require.Equal(t, ex.Fence+1, claimed.Fence)
-	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	_, _, err = s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, 0, time.Minute)
 	require.ErrorIs(t, err, domain.ErrConflict, "the same dispatch claimed twice")
 }
 
@@ -834,7 +850,7 @@ func TestExecutionUpdatedMovesOnEveryWrite(t *testing.T) {
 	}
 
 	backdate()
-	claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+	claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, 0, time.Minute)
 	require.NoError(t, err)
 	fresh("the claim")
 
@@ -912,7 +928,7 @@ func TestExecutionFinishGroup(t *testing.T) {
 	require.NoError(t, err)
 	running := func() store.Execution {
 		ex := scheduledOn(t, s, w.ID)
-		claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, time.Minute)
+		claimed, _, err := s.ExecutionClaimDispatch(ctx, ex.ID, w.ID, ex.Fence, 0, time.Minute)
 		require.NoError(t, err)
 		return claimed
 	}

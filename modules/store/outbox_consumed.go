@@ -6,12 +6,14 @@ import "context"
 // PostgreSQL (ExecutionDispatch, EventCreated: migrations 00003, 00004,
 // 00007) are held back by the relay for message_queue.wake_copy_delay before
 // their broker copy is published. A consumer that handled one from its
-// wake-up deletes its outbox row (OutboxConsumed), and the relay then
-// publishes nothing: the broker carries only what no wake-up handled in time
-// — a wake-up lost with a LISTEN connection, a worker with no free slot, an
-// executor that failed. Deleting a row whose work is committed loses
-// nothing, and a delete that comes too late only lets a copy through, which
-// its consumer drops as a duplicate.
+// wake-up deletes its outbox row (the executor with OutboxConsumed, the
+// worker's claim in its own statement: ExecutionClaimDispatch), and the
+// relay then publishes nothing: the broker carries only what no wake-up
+// handled in time — a wake-up lost with a LISTEN connection, a dispatch
+// that waited too long for a worker slot, an executor that failed.
+// Deleting a row whose work is committed loses nothing, and a delete that
+// comes too late only lets a copy through, which its consumer drops as a
+// duplicate.
 
 // wakeNotifyLimit is the NOTIFY payload size the wake-up triggers send at
 // most (migrations 00003, 00004, 00007).

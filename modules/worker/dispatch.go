@@ -121,5 +121,5 @@ func (m *Module) claimAndStart(ctx context.Context, msg pipeline.ExecutionDispat
 // learn of the change from the execution_status_changed notification. It
 // also returns the metadata version, read in the same statement.
 func (m *Module) claim(ctx context.Context, msg pipeline.ExecutionDispatch) (store.Execution, int64, error) {
-	return m.d.Store.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, m.d.Config.LeaseTimeout)
+	return m.d.Store.ExecutionClaimDispatch(ctx, msg.ExecutionID, m.workerID, msg.Fence, msg.OutboxID, m.d.Config.LeaseTimeout)
 }

@@ -16,8 +16,9 @@ import (
 // while the LISTEN connection is down, and the broker's copy stays the
 // delivery guarantee. The relay holds that copy back
 // (message_queue.wake_copy_delay) and publishes it only if the dispatch's
-// outbox row is still there: the worker deletes the row once the claim of a
-// woken dispatch settled it (store.OutboxConsumed). Whichever copy comes
+// outbox row is still there: the claim of a woken dispatch deletes the row
+// in its own statement (the wake-up names it; store.ExecutionClaimDispatch),
+// whether it claims or is refused. Whichever copy comes
 // first claims; pipeline.Copies lets the other one be acked without a
 // second claim.
 
@@ -78,8 +79,8 @@ func (m *Module) onWake(ctx context.Context, payload string) {
 	go func() { defer m.wakeWG.Done(); m.claimWoken(ctx, msg, e, received) }()
 }
 
-// claimWoken claims a woken dispatch with the slot the caller took and,
-// once the claim settled it, deletes its outbox row so that the held-back
+// claimWoken claims a woken dispatch with the slot the caller took; the
+// claim's statement deletes the dispatch's outbox row, so the held-back
 // broker copy is not published.
 func (m *Module) claimWoken(ctx context.Context, msg pipeline.ExecutionDispatch, e *pipeline.CopyEntry, received time.Time) {
 	if ctx.Err() != nil {
@@ -94,11 +95,6 @@ func (m *Module) claimWoken(ctx context.Context, msg pipeline.ExecutionDispatch,
 		m.log.Debug("worker: claim on wake-up failed; the broker's copy will retry", "execution_id", msg.ExecutionID, "err", err)
 	}
 	m.seen.Settle(keyOf(msg), e, err == nil)
-	if err == nil && msg.OutboxID > 0 {
-		if cerr := m.d.Store.OutboxConsumed(ctx, msg.OutboxID); cerr != nil && ctx.Err() == nil {
-			m.log.Debug("worker: consumed wake-up not recorded; its broker copy will be dropped as a duplicate", "execution_id", msg.ExecutionID, "err", cerr)
-		}
-	}
 }
 
 // dispatchKey is one attempt's dispatch: both copies carry the same.
